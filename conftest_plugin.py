@@ -1,0 +1,82 @@
+"""The pytest plugin of lro-emulator: the ``lro_emulator`` fixture and its marker.
+
+This file is the plugin's source. The wheel carries it as ``lro_emulator/conftest_plugin.py`` and
+registers it through the ``pytest11`` entry point, so any test anywhere gets the fixture once the
+package is installed. With plugin autoload disabled (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``), opt in
+with ``pytest -p lro_emulator.conftest_plugin``. It only wires: the emulator does the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+
+from lro_emulator import Emulator, VirtualTime
+
+_OPTIONS = {
+    "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
+    "profile": "generic (default), earthengine, vertex or cancel-get-list",
+    "virtual_time": "freeze time at the emulator's clock and make time.sleep advance it (default True)",
+    "seed": "seed of the global random generator, so client jitter repeats (default 0; None leaves it alone)",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker, so ``--strict-markers`` runs accept it."""
+    options = ", ".join(f"{name}=..." for name in _OPTIONS)
+    config.addinivalue_line("markers", f"lro_emulator({options}): options of the lro_emulator fixture")
+
+
+@pytest.fixture(scope="session")
+def lro_emulator_server() -> Iterator[Emulator]:
+    """The emulator's server, shared by the session: stopping a werkzeug server costs up to a second."""
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) -> Iterator[Emulator]:
+    """A started `Emulator` with fresh state, under virtual time unless the marker says otherwise.
+
+    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed.
+    """
+    options = _marker_options(request)
+    emulator = lro_emulator_server
+    emulator.reset(start=options.get("start"), profile=options.get("profile"))
+    virtual = options.get("virtual_time", True)
+    clock_context = VirtualTime(emulator.clock, seed=options.get("seed", 0)) if virtual else contextlib.nullcontext()
+    with clock_context:
+        yield emulator
+
+
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    # Closest marker last, so a function's marker overrides its class's and module's.
+    for marker in reversed(list(request.node.iter_markers("lro_emulator"))):
+        if marker.args:
+            raise pytest.UsageError("@pytest.mark.lro_emulator takes keyword options only, e.g. profile='vertex'")
+        unknown = set(marker.kwargs) - set(_OPTIONS)
+        if unknown:
+            known = "; ".join(f"{name}: {text}" for name, text in _OPTIONS.items())
+            raise pytest.UsageError(f"unknown lro_emulator marker option(s) {sorted(unknown)}; known: {known}")
+        options.update(marker.kwargs)
+    return options
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail the test in which the emulator answered a response it should not have."""
+    emulator = getattr(item, "funcargs", {}).get("lro_emulator")
+    try:
+        result = yield
+    except BaseException as failure:
+        if isinstance(emulator, Emulator) and emulator.problems and hasattr(failure, "add_note"):
+            failure.add_note(f"lro-emulator also recorded: {emulator.problems}")
+        raise
+    if isinstance(emulator, Emulator):
+        emulator.check()
+    return result

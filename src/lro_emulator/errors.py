@@ -1,0 +1,87 @@
+"""Exceptions of the core: errors answered to clients, and errors raised at the user's scripting line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .codes import Code
+
+__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "RpcError", "ScriptError"]
+
+#: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
+ERROR_DOMAIN = "lro-emulator"
+
+
+class RpcError(Exception):
+    """A failed RPC: what the core answers instead of a result.
+
+    Transports turn it into an AIP-193 envelope (REST) or a gRPC status. ``reason`` becomes the
+    ``google.rpc.ErrorInfo`` that AIP-193 asks every error to carry; ``details`` are further
+    ``google.rpc`` detail messages in proto3 JSON (each with ``@type``).
+    """
+
+    def __init__(
+        self,
+        code: Code,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        details: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason or code.name
+        self.metadata = dict(metadata or {})
+        self.extra_details = [dict(detail) for detail in details]
+
+    @property
+    def details(self) -> list[dict[str, Any]]:
+        """The ``details`` list: an ``ErrorInfo`` first, then any others."""
+        info: dict[str, Any] = {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": self.reason,
+            "domain": ERROR_DOMAIN,
+        }
+        if self.metadata:
+            info["metadata"] = dict(self.metadata)
+        return [info, *self.extra_details]
+
+    @classmethod
+    def bad_request(cls, message: str, *, field: str, reason: str = "INVALID_ARGUMENT") -> RpcError:
+        """An INVALID_ARGUMENT naming the offending request field in a ``google.rpc.BadRequest``."""
+        violation = {
+            "@type": "type.googleapis.com/google.rpc.BadRequest",
+            "fieldViolations": [{"field": field, "description": message}],
+        }
+        return cls(Code.INVALID_ARGUMENT, message, reason=reason, details=[violation])
+
+    def __repr__(self) -> str:
+        return f"RpcError({self.code.name}, {self.message!r})"
+
+
+class ScriptError(ValueError):
+    """A scripting call that cannot be honoured, raised at the line that made it.
+
+    ``pointer`` is the JSON pointer (RFC 6901) of the fault inside the Operation the call would
+    have produced, or ``""`` when the fault is not inside a document (e.g. a transition after done).
+    """
+
+    def __init__(self, message: str, *, pointer: str = "") -> None:
+        super().__init__(f"{message} (at {pointer})" if pointer else message)
+        self.pointer = pointer
+
+
+class EmulatorFailure(AssertionError):
+    """Raised in the test when the emulator answered something it should not have.
+
+    ``problems`` holds each schema violation of a response, and each failure of the emulator itself
+    (answered to the client as INTERNAL). An `AssertionError`, so pytest reports it as a failure.
+    """
+
+    def __init__(self, problems: Sequence[Exception]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {type(p).__name__}: {p}" for p in self.problems)
+        super().__init__(f"the emulator answered {len(self.problems)} response(s) wrongly:\n{lines}")

@@ -1,0 +1,75 @@
+"""AIP-158 paging: page sizes and opaque page tokens bound to the list they came from."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+
+from .errors import RpcError
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageToken", "page_size"]
+
+#: The page size when a client asks for 0 or none (the AIP-158 example's value).
+DEFAULT_PAGE_SIZE = 50
+#: Larger requests are coerced down to this, as AIP-158 prescribes.
+MAX_PAGE_SIZE = 1000
+_TOKEN_VERSION = 1
+
+
+def page_size(requested: int | None) -> int:
+    """The effective page size for a request; negative sizes are INVALID_ARGUMENT."""
+    if requested is None or requested == 0:
+        return DEFAULT_PAGE_SIZE
+    if requested < 0:
+        raise RpcError.bad_request(
+            f"page_size must not be negative (got {requested}); use 0 or omit it for the default of "
+            f"{DEFAULT_PAGE_SIZE}",
+            field="page_size",
+        )
+    return min(requested, MAX_PAGE_SIZE)
+
+
+class PageToken:
+    """A cursor into the store's stable order, bound to the parent and filter of the request.
+
+    The token carries the position of the last operation returned, not an offset, so operations
+    added or deleted between pages never make a page skip or repeat one.
+    """
+
+    @staticmethod
+    def _binding(parent: str, filter_text: str) -> str:
+        digest = hashlib.sha256(f"{parent}\x00{filter_text}".encode()).digest()
+        return base64.urlsafe_b64encode(digest[:9]).decode()
+
+    @classmethod
+    def encode(cls, after: int, *, parent: str, filter_text: str) -> str:
+        """An opaque, URL-safe token resuming after position ``after``."""
+        payload = json.dumps([_TOKEN_VERSION, after, cls._binding(parent, filter_text)], separators=(",", ":"))
+        return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, *, parent: str, filter_text: str) -> int:
+        """The position a token resumes after; INVALID_ARGUMENT if it is not one of ours or belongs elsewhere."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            version, after, binding = json.loads(raw)
+            valid = version == _TOKEN_VERSION and isinstance(after, int) and isinstance(binding, str)
+        except (binascii.Error, ValueError, TypeError):
+            valid = False
+        if not valid:
+            raise RpcError.bad_request(
+                f"page_token {token!r} is not a token this service issued; pass the nextPageToken of the "
+                "previous page unchanged, or omit it for the first page",
+                field="page_token",
+                reason="INVALID_PAGE_TOKEN",
+            )
+        if binding != cls._binding(parent, filter_text):
+            raise RpcError.bad_request(
+                "page_token was issued for a different parent or filter; repeat the same parent and filter "
+                "on every page, or start again without a token",
+                field="page_token",
+                reason="INVALID_PAGE_TOKEN",
+            )
+        return int(after)

@@ -1,0 +1,116 @@
+"""Proto3 JSON primitives: Duration, Timestamp, and field-name spelling.
+
+Kept separate from the transports because the core parses durations (wait timeouts,
+scenario steps) and timestamps (the clock's start) too.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+__all__ = [
+    "camel_case",
+    "format_duration",
+    "format_timestamp",
+    "parse_duration",
+    "parse_timestamp",
+    "to_timedelta",
+]
+
+# Proto3 JSON: decimal seconds with an "s" suffix and at most nine fractional digits.
+_DURATION = re.compile(r"^(-)?(\d+)(?:\.(\d{1,9}))?s$")
+# google.protobuf.Duration's documented range: about 10,000 years.
+_MAX_DURATION_SECONDS = 315_576_000_000
+# timedelta cannot hold the full proto range; longer durations are refused with a clear message.
+_MAX_TIMEDELTA_SECONDS = int(timedelta.max.total_seconds())
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a proto3 JSON Duration (``"3s"``, ``"1.5s"``); raise `ValueError` saying what a valid one looks like.
+
+    Precision below a microsecond is dropped: the virtual clock counts microseconds.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a duration must be a string such as \"3.5s\", not {type(text).__name__}")
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(
+            f"{text!r} is not a duration: write decimal seconds with an 's' suffix, such as \"30s\" or \"1.5s\""
+        )
+    sign, whole, fraction = match.groups()
+    seconds = Decimal(f"{whole}.{fraction or '0'}")
+    if seconds > _MAX_DURATION_SECONDS:
+        raise ValueError(f"{text!r} is longer than the largest duration, {_MAX_DURATION_SECONDS}s")
+    if seconds > _MAX_TIMEDELTA_SECONDS:
+        raise ValueError(f"{text!r} is longer than the emulator's clock can represent")
+    delta = timedelta(seconds=float(seconds))
+    return -delta if sign else delta
+
+
+def format_duration(delta: timedelta) -> str:
+    """Format a `timedelta` as a proto3 JSON Duration, with no more fractional digits than it needs."""
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    sign = "-" if micros < 0 else ""
+    whole, fraction = divmod(abs(micros), 1_000_000)
+    if fraction == 0:
+        return f"{sign}{whole}s"
+    return f"{sign}{whole}.{fraction:06d}".rstrip("0") + "s"
+
+
+def to_timedelta(value: object, *, what: str = "a duration") -> timedelta:
+    """Accept seconds (int, float, Decimal), a `timedelta`, or a Duration string; raise `ValueError` otherwise."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be seconds or a timedelta, not {value!r}")
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            return timedelta(seconds=float(value))
+        except (OverflowError, InvalidOperation, ValueError):
+            raise ValueError(f"{what} of {value!r} seconds is out of range") from None
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError(f"{what} must be seconds or a timedelta, not {type(value).__name__}")
+
+
+def parse_timestamp(value: object) -> datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or an offset) or take an aware `datetime`; always returns UTC.
+
+    A naive `datetime` is taken to be UTC, as freezegun does.
+    """
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an RFC 3339 timestamp such as \"2030-01-01T00:00:00Z\""
+            ) from None
+        if moment.tzinfo is None:
+            raise ValueError(f"{value!r} has no time zone: end it with 'Z' or an offset such as '+02:00'")
+    else:
+        raise ValueError(f"a timestamp must be an RFC 3339 string or a datetime, not {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format an aware `datetime` as a ``Z``-normalised RFC 3339 timestamp, as proto3 JSON does."""
+    utc = moment.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def camel_case(name: str) -> str:
+    """``page_size`` -> ``pageSize``: proto3 JSON accepts both spellings on input."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -1,0 +1,245 @@
+"""The REST transport: werkzeug routes from the route table, proto3 JSON in and out, AIP-193 errors.
+
+It translates and holds no state: every request reads the emulator's current state, calls the
+service, and records the call there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import BaseConverter, Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from .calls import Call
+from .codes import Code
+from .errors import RpcError
+from .protojson import camel_case, parse_duration
+from .routes import CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
+from .schemas import SchemaViolation
+from .state import EmulatorState
+
+__all__ = ["MAX_BODY_BYTES", "RestApp", "error_envelope"]
+
+JSON = dict[str, Any]
+#: Request bodies larger than this are refused before they are read.
+MAX_BODY_BYTES = 1 << 20
+
+
+def _converter(pattern: str) -> type[BaseConverter]:
+    # Operation names span several path segments, so the converter matches across slashes.
+    return type("Converter", (BaseConverter,), {"regex": pattern, "part_isolating": False})
+
+
+URL_MAP = Map(
+    [Rule(route.rule, methods=[route.method], endpoint=route.endpoint) for route in ROUTES],
+    converters={name: _converter(pattern) for name, pattern in CONVERTER_PATTERNS.items()},
+    strict_slashes=False,
+    merge_slashes=False,
+)
+_RPC_OF = {route.endpoint: route.rpc for route in ROUTES}
+
+
+def error_envelope(error: RpcError) -> JSON:
+    """The AIP-193 body of an error: HTTP status in ``code``, the code's name in ``status``."""
+    return {
+        "error": {
+            "code": error.code.http_status,
+            "message": error.message,
+            "status": error.code.name,
+            "details": error.details,
+        }
+    }
+
+
+class RestApp:
+    """The WSGI application of the emulated REST surface."""
+
+    def __init__(self, state: Callable[[], EmulatorState]) -> None:
+        self._state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES
+        state = self._state()
+        arrived = state.clock.now()
+        endpoint: str | None = None
+        args: dict[str, Any] = {}
+        body: Any = None
+        try:
+            endpoint, args = URL_MAP.bind_to_environ(environ).match()
+            handler = getattr(self, f"on_{endpoint}")
+            document, body = handler(state, request, **args)
+            status, code = 200, Code.OK
+        except RpcError as error:
+            document, status, code = error_envelope(error), error.code.http_status, error.code
+        except HTTPException as error:
+            failure = _routing_error(request, error)
+            document, status, code = error_envelope(failure), failure.code.http_status, failure.code
+        except Exception as error:  # noqa: BLE001 - no request may produce a traceback or a bare 500
+            failure = RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
+            state.problems.append(error)
+            document, status, code = error_envelope(failure), failure.code.http_status, failure.code
+        if status != 200:
+            document = self._checked_envelope(state, document)
+        rpc = _RPC_OF.get(endpoint) if endpoint else None
+        name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
+        state.calls.record(Call(
+            rpc=rpc,
+            method=request.method,
+            path=request.path,
+            name=name,
+            status=status,
+            code=code.name,
+            time=arrived,
+            headers={key.lower(): value for key, value in request.headers.items()},
+            query=dict(request.args.items()),
+            body=body,
+        ))
+        payload = json.dumps(document, separators=(",", ":")).encode()
+        response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
+        return response(environ, start_response)
+
+    # -- handlers: (state, request, **route args) -> (response document, parsed body) ----------------
+
+    def on_get(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+        _query(request, {})
+        return state.service.get_operation(name), None
+
+    def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> tuple[JSON, Any]:
+        query = _query(request, {"filter": str, "pageSize": int, "pageToken": str, "returnPartialSuccess": bool})
+        return state.service.list_operations(
+            parent,
+            filter_text=query.get("filter", ""),
+            page_size_requested=query.get("pageSize"),
+            page_token=query.get("pageToken", ""),
+            return_partial_success=query.get("returnPartialSuccess", False),
+        ), None
+
+    def on_list_global(self, state: EmulatorState, request: Request, version: str) -> tuple[JSON, Any]:
+        return self.on_list(state, request, version, "")
+
+    def on_cancel(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+        _query(request, {})
+        body = _body(state, request, "cancel-operation-request", name)
+        return state.service.cancel_operation(name), body
+
+    def on_delete(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+        _query(request, {})
+        return state.service.delete_operation(name), None
+
+    def on_wait(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+        # Earth Engine sends the timeout in the body, Vertex AI in the query: accept either, not both.
+        query = _query(request, {"timeout": str})
+        body = _body(state, request, "wait-operation-request", name)
+        if "timeout" in query and "timeout" in body:
+            raise RpcError.bad_request("timeout was given both in the query and in the body; give it once",
+                                       field="timeout")
+        text = body.get("timeout", query.get("timeout"))
+        try:
+            timeout = None if text is None else parse_duration(text)
+        except ValueError as error:
+            raise RpcError.bad_request(f"timeout: {error}", field="timeout") from None
+        return state.service.wait_operation(name, timeout), body
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _checked_envelope(state: EmulatorState, document: JSON) -> JSON:
+        try:
+            state.schemas.validate("error-envelope", document)
+        except SchemaViolation as violation:
+            state.problems.append(violation)
+            return error_envelope(RpcError(Code.INTERNAL, "the emulator produced an invalid error envelope",
+                                           reason="RESPONSE_SCHEMA_VIOLATION"))
+        return document
+
+
+def _routing_error(request: Request, error: HTTPException) -> RpcError:
+    """Routing and protocol failures, as AIP-193 errors a person can act on."""
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(m for m in error.valid_methods or () if m not in ("HEAD", "OPTIONS")))
+        return RpcError(Code.NOT_FOUND,
+                        f"{request.method} is not a method of {request.path}; it accepts {allowed}",
+                        reason="METHOD_NOT_FOUND")
+    if isinstance(error, RequestEntityTooLarge):
+        return RpcError.bad_request(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    if isinstance(error, NotFound):
+        routes = "; ".join(f"{route.method} {route.template}" for route in ROUTES)
+        return RpcError(Code.NOT_FOUND,
+                        f"no Operations method is served at {request.method} {request.path}; routes are: {routes}",
+                        reason="ROUTE_NOT_FOUND")
+    return RpcError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
+                    reason="BAD_REQUEST")
+
+
+def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:
+    """The request's query parameters, with snake_case accepted, types checked and unknown ones refused."""
+    values: dict[str, Any] = {}
+    for key in request.args:
+        if key in STANDARD_QUERY_PARAMETERS:
+            continue
+        field = camel_case(key)
+        if field not in allowed:
+            expected = ", ".join(allowed) or "no parameters besides the standard ones"
+            raise RpcError.bad_request(f"unknown query parameter {key!r}; this method accepts {expected}",
+                                       field=key)
+        raw = request.args.getlist(key)
+        if field in values or len(raw) > 1:
+            raise RpcError.bad_request(f"query parameter {field!r} was given more than once", field=field)
+        values[field] = _convert(field, raw[0], allowed[field])
+    return values
+
+
+def _convert(field: str, raw: str, kind: type) -> Any:
+    if kind is int:
+        try:
+            number = int(raw)
+        except ValueError:
+            raise RpcError.bad_request(f"{field} must be an integer, got {raw!r}", field=field) from None
+        if not -(2**31) <= number < 2**31:
+            raise RpcError.bad_request(f"{field} is out of range for an int32: {raw}", field=field)
+        return number
+    if kind is bool:
+        if raw.lower() in ("true", "1"):
+            return True
+        if raw.lower() in ("false", "0"):
+            return False
+        raise RpcError.bad_request(f"{field} must be true or false, got {raw!r}", field=field)
+    return raw
+
+
+def _body(state: EmulatorState, request: Request, schema: str, name: str) -> JSON:
+    """The JSON body (empty means ``{}``), keys in camelCase, checked against its request schema."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):
+        raise RpcError.bad_request(
+            f"the request body must be JSON (Content-Type: application/json), got {request.mimetype!r}",
+            field="body",
+        )
+    try:
+        document = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
+    if not isinstance(document, dict):
+        raise RpcError.bad_request(
+            f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
+        )
+    camel = {camel_case(key): value for key, value in document.items()}
+    try:
+        state.schemas.validate(schema, camel)
+    except SchemaViolation as violation:
+        raise RpcError.bad_request(f"Invalid JSON payload received. {violation.message}",
+                                   field=violation.pointer.lstrip("/") or "body") from None
+    if camel.get("name", name) != name:
+        raise RpcError.bad_request(f"the body names {camel['name']!r} but the path names {name!r}", field="name")
+    return camel
+
+
+def _reject_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not valid JSON")

@@ -1,0 +1,236 @@
+"""The handle a test scripts an operation through: ``update``, ``succeed``, ``fail``, ``on_cancel``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .codes import Code, parse_code
+from .errors import ScriptError
+from .protojson import to_timedelta
+from .schemas import SchemaViolation
+from .timeline import CancelMode, CancelPolicy, OperationRecord, Step, StepKind, Transition
+
+if TYPE_CHECKING:
+    from .state import EmulatorState
+
+__all__ = ["EMPTY_RESPONSE", "Operation"]
+
+#: What a successful operation answers when the test gives no response (google.protobuf.Empty).
+EMPTY_RESPONSE = {"@type": "type.googleapis.com/google.protobuf.Empty"}
+
+JSON = dict[str, Any]
+Seconds = float | int | timedelta
+
+
+class Operation:
+    """A scripted operation. Every method returns the handle, so steps chain.
+
+    Times (``at=``) are seconds or a `timedelta` after the operation was created, on the virtual
+    clock; ``after_polls=n`` instead fires the step once ``n`` polls (Get or Wait) were answered.
+    With neither, the step fires at the current instant. A step that would arrive after the
+    operation is done, or a payload that violates the schema, raises `ScriptError` here, with the
+    JSON pointer of the fault inside the Operation.
+    """
+
+    def __init__(self, state: EmulatorState, record: OperationRecord) -> None:
+        self._state = state
+        self._record = record
+
+    @property
+    def name(self) -> str:
+        """The operation's resource name."""
+        return self._record.name
+
+    @property
+    def polls(self) -> int:
+        """How many polls (GetOperation and WaitOperation answers) the operation has had."""
+        return self._record.polls
+
+    @property
+    def done(self) -> bool:
+        """Whether the operation is done as of the clock's current time."""
+        with self._state.lock:
+            self._record.settle(self._state.clock.now())
+            return self._record.done
+
+    @property
+    def created(self) -> datetime:
+        """The virtual instant the operation was created."""
+        return self._record.created
+
+    @property
+    def history(self) -> list[Transition]:
+        """The transitions that have fired so far, with their virtual instants."""
+        with self._state.lock:
+            self._record.settle(self._state.clock.now())
+            return list(self._record.history)
+
+    def update(
+        self, *, metadata: Mapping[str, Any], at: Seconds | None = None, after_polls: int | None = None
+    ) -> Operation:
+        """Change metadata (merged key by key; a key set to None is removed)."""
+        __tracebackhide__ = True
+        return self._script(StepKind.UPDATE, at, after_polls, metadata=metadata)
+
+    def succeed(
+        self,
+        response: Mapping[str, Any] | None = None,
+        *,
+        at: Seconds | None = None,
+        after_polls: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Operation:
+        """Become done with ``response`` (an Any with ``@type``; google.protobuf.Empty when omitted)."""
+        __tracebackhide__ = True
+        payload = self._payload("any", EMPTY_RESPONSE if response is None else response, "/response")
+        return self._script(StepKind.SUCCEED, at, after_polls, metadata=metadata, result=("response", payload))
+
+    def fail(
+        self,
+        code: str | int | Code,
+        message: str = "",
+        *,
+        details: Sequence[Mapping[str, Any]] = (),
+        at: Seconds | None = None,
+        after_polls: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Operation:
+        """Become done with an error: ``code`` by name or number, a message, and detail messages."""
+        __tracebackhide__ = True
+        try:
+            rpc_code = parse_code(code)
+        except ValueError as error:
+            raise ScriptError(str(error), pointer="/error/code") from None
+        if rpc_code is Code.OK:
+            raise ScriptError("fail() needs an error code; use succeed() for an operation that succeeds",
+                              pointer="/error/code")
+        status: JSON = {"code": int(rpc_code)}
+        if message:
+            status["message"] = message
+        if details:
+            status["details"] = list(details)
+        payload = self._payload("status", status, "/error")
+        return self._script(StepKind.FAIL, at, after_polls, metadata=metadata, result=("error", payload))
+
+    def on_cancel(
+        self,
+        mode: str = "accept",
+        *,
+        after: Seconds = 0,
+        code: str | int | Code = Code.FAILED_PRECONDITION,
+        message: str = "The operation cannot be cancelled.",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Operation:
+        """How CancelOperation is answered.
+
+        ``"accept"`` (the default): the operation becomes done with CANCELLED ``after`` a virtual
+        delay (at once when 0), applying ``metadata`` then, unless it completes first.
+        ``"ignore"``: the cancel answers ``{}`` and changes nothing. ``"refuse"``: the cancel call
+        itself fails with ``code`` and ``message``.
+        """
+        __tracebackhide__ = True
+        try:
+            cancel_mode = CancelMode(mode)
+        except ValueError:
+            raise ScriptError(f"on_cancel mode must be one of accept, ignore, refuse; got {mode!r}") from None
+        try:
+            delay = to_timedelta(after, what="on_cancel(after=)")
+            refuse_code = parse_code(code)
+        except ValueError as error:
+            raise ScriptError(str(error)) from None
+        if delay < timedelta(0):
+            raise ScriptError(f"on_cancel(after=) must not be negative, got {after!r}")
+        if cancel_mode is CancelMode.REFUSE and refuse_code is Code.OK:
+            raise ScriptError("a refused cancel needs an error code, not OK")
+        cancel_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
+        with self._state.lock:
+            preview = self._record.preview(
+                Step(StepKind.CANCEL, 0, metadata=cancel_metadata, result=("error", {"code": int(Code.CANCELLED)}))
+            )
+            try:
+                self._state.schemas.validate("operation", preview)
+            except SchemaViolation as violation:
+                raise ScriptError(str(violation), pointer=violation.pointer) from None
+            self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
+        return self
+
+    def snapshot(self) -> JSON:
+        """The Operation JSON exactly as GetOperation would serve it now (without counting a poll)."""
+        with self._state.lock:
+            self._record.settle(self._state.clock.now())
+            return json.loads(json.dumps(self._record.render()))
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _payload(self, schema: str, value: Mapping[str, Any], pointer: str) -> JSON:
+        """A private JSON copy of ``value``, checked against ``schema``; faults carry their pointer."""
+        __tracebackhide__ = True
+        return checked_payload(self._state, schema, value, pointer)
+
+    def _script(
+        self,
+        kind: StepKind,
+        at: Seconds | None,
+        after_polls: int | None,
+        *,
+        metadata: Mapping[str, Any] | None,
+        result: tuple[str, JSON] | None = None,
+    ) -> Operation:
+        __tracebackhide__ = True
+        if at is not None and after_polls is not None:
+            raise ScriptError(f"{kind.value}(): give at= or after_polls=, not both")
+        # Metadata is merged key by key, so it is checked as part of the merged preview below.
+        step_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
+        with self._state.lock:
+            record, clock = self._record, self._state.clock
+            if record.deleted:
+                raise ScriptError(f"operation {record.name!r} was deleted; it can no longer be scripted")
+            record.settle(clock.now())
+            due: datetime | None = None
+            if after_polls is not None:
+                if isinstance(after_polls, bool) or not isinstance(after_polls, int) or after_polls < 0:
+                    raise ScriptError(f"after_polls must be a whole number of polls, 0 or more; got {after_polls!r}")
+            else:
+                try:
+                    offset = clock.now() - record.created if at is None else to_timedelta(at, what="at=")
+                except ValueError as error:
+                    raise ScriptError(str(error)) from None
+                if offset < timedelta(0):
+                    raise ScriptError(f"at= is a time after the operation was created and cannot be negative ({at!r})")
+                due = record.created + offset
+            step = Step(kind, self._state.store.next_seq(), due=due, after_polls=after_polls,
+                        metadata=step_metadata, result=result)
+            record.check_can_add(step, clock.now())
+            preview = record.preview(step)
+            try:
+                self._state.schemas.validate("operation", preview)
+            except SchemaViolation as violation:
+                raise ScriptError(str(violation), pointer=violation.pointer) from None
+            record.add(step, clock.now())
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Operation {self.name!r} done={self._record.done} polls={self._record.polls}>"
+
+
+def checked_payload(state: EmulatorState, schema: str | None, value: object, pointer: str) -> JSON:
+    """Copy ``value`` through JSON (so later mutation by the test changes nothing) and check it.
+
+    ``schema`` names the schema the value must meet on its own; None only requires a JSON object.
+    """
+    __tracebackhide__ = True
+    try:
+        copied = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ScriptError(f"the payload is not JSON: {error}", pointer=pointer) from None
+    if not isinstance(copied, dict):
+        raise ScriptError(f"expected a JSON object, got {type(value).__name__}", pointer=pointer)
+    if schema is not None:
+        try:
+            state.schemas.validate(schema, copied)
+        except SchemaViolation as violation:
+            raise ScriptError(str(violation), pointer=pointer + violation.pointer) from None
+    return copied

@@ -1,0 +1,219 @@
+"""google.longrunning.Operations: the five RPCs, independent of any transport.
+
+Transports parse a request into plain arguments, call one method here, and translate the answer or
+the `RpcError` back. Everything the service answers is checked against the JSON Schemas first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from .clock import VirtualClock
+from .codes import Code
+from .errors import RpcError
+from .filters import FilterError, compile_filter
+from .paging import PageToken, page_size
+from .profiles import Profile
+from .schemas import Schemas, SchemaViolation
+from .store import OperationStore
+from .timeline import OperationRecord
+
+__all__ = ["DEFAULT_WAIT_TIMEOUT", "OperationsService"]
+
+JSON = dict[str, Any]
+
+#: How long WaitOperation waits when the request gives no timeout.
+DEFAULT_WAIT_TIMEOUT = timedelta(seconds=60)
+
+
+class OperationsService:
+    """The Operations API over one store, one clock and one profile.
+
+    ``lock`` guards the store and the clock together, so a request sees a single instant.
+    ``on_violation`` is told of every response that failed its schema (the response itself becomes
+    INTERNAL), so the test that caused it can fail.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: OperationStore,
+        clock: VirtualClock,
+        profile: Profile,
+        schemas: Schemas,
+        lock: threading.RLock,
+        on_violation: Callable[[SchemaViolation], None],
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.profile = profile
+        self.schemas = schemas
+        self.lock = lock
+        self._on_violation = on_violation
+
+    # -- the five RPCs -----------------------------------------------------------------------------
+
+    def get_operation(self, name: str) -> JSON:
+        """GetOperation: the latest state. Counts as a poll."""
+        self._require("GetOperation")
+        with self.lock:
+            record = self._lookup(name)
+            document = self._render(record)
+            record.record_poll(self.clock.now())
+            return document
+
+    def list_operations(
+        self,
+        parent: str,
+        *,
+        filter_text: str = "",
+        page_size_requested: int | None = None,
+        page_token: str = "",
+        return_partial_success: bool = False,
+    ) -> JSON:
+        """ListOperations: the operations of one collection that match ``filter_text``, one page at a time."""
+        self._require("ListOperations")
+        if not self.profile.accepts_parent(parent):
+            raise RpcError(
+                Code.NOT_FOUND,
+                f"{parent or '(empty)'!s} is not a collection the {self.profile.name} profile lists operations of; "
+                f"it lists {' and '.join(self.profile.parent_patterns)}",
+                reason="UNKNOWN_PARENT",
+            )
+        if return_partial_success and not self.profile.cross_collection:
+            raise RpcError(
+                Code.UNIMPLEMENTED,
+                f"return_partial_success is not supported by the {self.profile.name} profile",
+                reason="PARTIAL_SUCCESS_UNSUPPORTED",
+            )
+        size = page_size(page_size_requested)
+        try:
+            matches = compile_filter(filter_text)
+        except FilterError as error:
+            raise RpcError.bad_request(str(error), field="filter", reason="INVALID_FILTER") from None
+        after = PageToken.decode(page_token, parent=parent, filter_text=filter_text) if page_token else 0
+        with self.lock:
+            now = self.clock.now()
+            page: list[JSON] = []
+            last: OperationRecord | None = None
+            more = False
+            for record in self.store.scan(parent, after):
+                record.settle(now)
+                document = self._render(record)
+                if not matches(document):
+                    continue
+                if len(page) == size:
+                    more = True  # one more match exists, so the page gets a token
+                    break
+                page.append(document)
+                last = record
+        response: JSON = {}
+        if page:
+            response["operations"] = page
+        if more and last is not None:
+            response["nextPageToken"] = PageToken.encode(last.seq, parent=parent, filter_text=filter_text)
+        # The operations inside were each checked when rendered; check the envelope around them.
+        self._check("list-operations-response", {k: v for k, v in response.items() if k != "operations"})
+        return response
+
+    def cancel_operation(self, name: str) -> JSON:
+        """CancelOperation: best effort; a done operation is left as it is."""
+        self._require("CancelOperation")
+        with self.lock:
+            record = self._lookup(name)
+            record.request_cancel(self.clock.now(), self.store.next_seq())
+        return {}
+
+    def delete_operation(self, name: str) -> JSON:
+        """DeleteOperation: forget the operation. It does not cancel it."""
+        self._require("DeleteOperation")
+        with self.lock:
+            self.store.delete(self._lookup(name))
+        return {}
+
+    def wait_operation(self, name: str, timeout: timedelta | None) -> JSON:
+        """WaitOperation: return when done or after ``timeout`` of virtual time, moving the clock itself.
+
+        Under the virtual clock nothing would ever happen while a request blocked, so waiting means
+        advancing the clock to each next scripted step until the operation is done or the timeout
+        is reached. Counts as a poll.
+        """
+        self._require("WaitOperation")
+        if timeout is not None and timeout < timedelta(0):
+            raise RpcError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
+                                       field="timeout")
+        with self.lock:
+            record = self._lookup(name)
+            deadline = self.clock.now() + (DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
+            while not record.done:
+                due = record.next_due()
+                if due is None or due > deadline:
+                    self.clock.advance_to(deadline)
+                    break
+                self.clock.advance_to(due)
+                record.settle(self.clock.now())
+            document = self._render(record)
+            record.record_poll(self.clock.now())
+            return document
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _require(self, rpc: str) -> None:
+        if not self.profile.offers(rpc):
+            offered = ", ".join(sorted(self.profile.rpcs))
+            raise RpcError(
+                Code.UNIMPLEMENTED,
+                f"{rpc} is not offered by the {self.profile.name} profile, which has {offered}",
+                reason="METHOD_NOT_OFFERED",
+            )
+
+    def _lookup(self, name: str) -> OperationRecord:
+        """Find a live operation, settled to now; NOT_FOUND names the near misses."""
+        record = self.store.find(name)
+        if record is None and name.startswith("operations/"):
+            # from_http_json clients address an operation as "operations/{its full name}".
+            record = self.store.find(name[len("operations/"):])
+        if record is None or not self.profile.accepts_name(record.name):
+            raise RpcError(Code.NOT_FOUND, self._not_found_message(name), reason="OPERATION_NOT_FOUND",
+                           metadata={"name": name})
+        record.settle(self.clock.now())
+        return record
+
+    def _not_found_message(self, name: str) -> str:
+        if not self.profile.accepts_name(name) and not (
+            name.startswith("operations/") and self.profile.accepts_name(name[len("operations/"):])
+        ):
+            return (
+                f"{name!r} is not an operation name the {self.profile.name} profile serves; "
+                f"its names look like {' or '.join(self.profile.name_patterns)}"
+            )
+        names = self.store.names()
+        message = f"operation {name!r} not found"
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if close:
+            return message + f"; did you mean {', '.join(repr(n) for n in close)}?"
+        if not names:
+            return message + "; the emulator has no operations (was it deleted, or never scripted?)"
+        return message + f" among the {len(names)} operation(s) the emulator has"
+
+    def _render(self, record: OperationRecord) -> JSON:
+        document = record.render()
+        if not record.validated:
+            self._check("operation", document)
+            record.validated = True
+        return document
+
+    def _check(self, schema: str, document: JSON) -> None:
+        try:
+            self.schemas.validate(schema, document)
+        except SchemaViolation as violation:
+            self._on_violation(violation)
+            raise RpcError(
+                Code.INTERNAL,
+                f"the emulator produced a response that violates its schema: {violation}",
+                reason="RESPONSE_SCHEMA_VIOLATION",
+            ) from None

@@ -1,0 +1,68 @@
+"""Virtual time for the client code under test: frozen at the emulator's clock, moved by ``time.sleep``.
+
+freezegun freezes ``time.time``, ``monotonic``, ``datetime.now`` and friends but does not patch
+``time.sleep``, so a polling loop under frozen time would sleep for real against a deadline that
+never comes. Here ``time.sleep`` advances the emulator's clock instead, and frozen time follows the
+clock on every move (including moves made by WaitOperation in the server thread). The global
+``random`` generator is seeded so that client jitter, and so poll counts, repeat exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from types import TracebackType
+from typing import Any
+
+from freezegun import freeze_time
+
+from .clock import VirtualClock
+
+__all__ = ["VirtualTime"]
+
+
+class VirtualTime:
+    """A context manager: inside it, the process's clock is the emulator's."""
+
+    def __init__(self, clock: VirtualClock, *, seed: int | None = 0) -> None:
+        self._clock = clock
+        self._seed = seed
+        self._freezer: Any = None
+        self._unsubscribe: Any = None
+        self._real_sleep: Any = None
+        self._random_state: Any = None
+
+    def __enter__(self) -> VirtualTime:
+        # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
+        self._freezer = freeze_time(self._clock.now(), real_asyncio=True)
+        factory = self._freezer.start()
+        self._unsubscribe = self._clock.subscribe(factory.move_to)
+        # Stored on the object, not in a module global: freezegun rewrites module-level aliases.
+        self._real_sleep = time.sleep
+        time.sleep = self.sleep
+        if self._seed is not None:
+            self._random_state = random.getstate()
+            random.seed(self._seed)
+        return self
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the emulator's clock by ``seconds`` instead of sleeping."""
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        self._clock.advance(seconds)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._random_state is not None:
+            random.setstate(self._random_state)
+            self._random_state = None
+        if self._real_sleep is not None:
+            time.sleep = self._real_sleep
+            self._real_sleep = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._freezer is not None:
+            self._freezer.stop()
+            self._freezer = None

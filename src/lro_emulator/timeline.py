@@ -1,0 +1,267 @@
+"""One operation's state and its scripted future.
+
+An operation is a record that moves forward through steps. A step fires at a virtual instant
+(``at=``) or once a number of polls have been answered (``after_polls=``); firing applies metadata,
+and a terminal step sets the result. State is settled lazily, whenever it is read, from the clock;
+since the clock never moves back, lazy settling sees exactly what eager settling would.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from .codes import Code
+from .errors import RpcError, ScriptError
+
+__all__ = ["CANCELLED_MESSAGE", "CancelMode", "CancelPolicy", "OperationRecord", "Step", "Transition"]
+
+CANCELLED_MESSAGE = "The operation was cancelled."
+
+JSON = dict[str, Any]
+
+
+class StepKind(str, enum.Enum):
+    """What a step does when it fires."""
+
+    UPDATE = "update"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    CANCEL = "cancel"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """A scripted change: fires at ``due`` (virtual time) or once ``after_polls`` polls were answered."""
+
+    kind: StepKind
+    seq: int
+    due: datetime | None = None
+    after_polls: int | None = None
+    metadata: Mapping[str, Any] | None = None
+    result: tuple[str, JSON] | None = None  # ("response", Any) or ("error", Status)
+
+    @property
+    def terminal(self) -> bool:
+        """Whether firing this step makes the operation done."""
+        return self.result is not None
+
+    def describe(self, created: datetime) -> str:
+        """``succeed at 60s`` / ``fail after 3 polls``: how a person would say when it fires."""
+        if self.due is not None:
+            return f"{self.kind.value} at {(self.due - created).total_seconds():g}s"
+        return f"{self.kind.value} after {self.after_polls} poll{'s' if self.after_polls != 1 else ''}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """A step that has fired, with the virtual instant it fired at (the timeline's history)."""
+
+    time: datetime
+    kind: str
+    done: bool
+
+
+class CancelMode(str, enum.Enum):
+    """How an operation answers CancelOperation."""
+
+    ACCEPT = "accept"
+    IGNORE = "ignore"
+    REFUSE = "refuse"
+
+
+@dataclasses.dataclass(frozen=True)
+class CancelPolicy:
+    """Scripted answer to a cancel: accept (at once or ``after`` a virtual delay), ignore, or refuse."""
+
+    mode: CancelMode = CancelMode.ACCEPT
+    after: timedelta = timedelta(0)
+    code: Code = Code.FAILED_PRECONDITION
+    message: str = "The operation cannot be cancelled."
+    metadata: Mapping[str, Any] | None = None
+
+
+class OperationRecord:
+    """The state of one operation and its pending steps. Not thread-safe: the store locks around it."""
+
+    def __init__(self, name: str, seq: int, created: datetime, metadata: JSON | None) -> None:
+        self.name = name
+        self.seq = seq
+        self.created = created
+        self.metadata = metadata
+        self.result: tuple[str, JSON] | None = None
+        self.polls = 0
+        self.pending: list[Step] = []
+        self.history: list[Transition] = [Transition(created, "created", False)]
+        self.cancel_policy = CancelPolicy()
+        self.cancel_requested: datetime | None = None
+        self.deleted = False
+        self.validated = False  # the service checks each rendered state against the schema once
+        self._rendered: JSON | None = None
+
+    @property
+    def done(self) -> bool:
+        """Whether a terminal step has fired."""
+        return self.result is not None
+
+    @property
+    def parent(self) -> str:
+        """The collection the operation is listed under: everything before its ``operations/`` segment."""
+        head, sep, _ = self.name.rpartition("/operations/")
+        if sep:
+            return head
+        return ""  # the global form, "operations/{id}"
+
+    # -- scripting -------------------------------------------------------------------------------
+
+    def check_can_add(self, step: Step, now: datetime) -> None:
+        """Raise `ScriptError` if ``step`` would arrive after the operation is done, or conflicts."""
+        if self.done:
+            fired = next(t for t in reversed(self.history) if t.done)
+            raise ScriptError(
+                f"operation {self.name!r} is already done (it became done at "
+                f"{(fired.time - self.created).total_seconds():g}s); nothing scripted after that is ever seen"
+            )
+        terminal = next((s for s in self.pending if s.terminal and s.kind is not StepKind.CANCEL), None)
+        if step.terminal and terminal is not None:
+            raise ScriptError(
+                f"operation {self.name!r} already has its result scripted ({terminal.describe(self.created)}); "
+                "an operation becomes done once"
+            )
+        if step.terminal:
+            for other in self.pending:
+                if not other.terminal:
+                    self._check_before(other, step)
+        elif terminal is not None:
+            self._check_before(step, terminal)
+
+    def _check_before(self, earlier: Step, terminal: Step) -> None:
+        created = self.created
+        if earlier.due is not None and terminal.due is not None:
+            if earlier.due > terminal.due:
+                raise ScriptError(
+                    f"{earlier.describe(created)} comes after the operation is done ({terminal.describe(created)})"
+                )
+        elif earlier.after_polls is not None and terminal.after_polls is not None:
+            if earlier.after_polls > terminal.after_polls:
+                raise ScriptError(
+                    f"{earlier.describe(created)} comes after the operation is done ({terminal.describe(created)})"
+                )
+        else:
+            raise ScriptError(
+                f"cannot tell whether {earlier.describe(created)} comes before {terminal.describe(created)}: "
+                "script an operation's steps either all with at= or all with after_polls="
+            )
+
+    def add(self, step: Step, now: datetime) -> None:
+        """Schedule ``step``; one whose poll count was already reached fires at the current instant."""
+        if step.after_polls is not None and step.after_polls <= self.polls:
+            step = dataclasses.replace(step, due=now, after_polls=None)
+        self.pending.append(step)
+
+    def preview(self, step: Step) -> JSON:
+        """The Operation as it would be served right after ``step`` fired (for validation at scripting time)."""
+        metadata = _merge(self.final_metadata(), step.metadata)
+        return _render(self.name, metadata, step.result)
+
+    def final_metadata(self) -> JSON | None:
+        """The metadata once every pending step has fired."""
+        metadata = self.metadata
+        for step in self.pending:
+            metadata = _merge(metadata, step.metadata)
+        return metadata
+
+    # -- the passing of time ---------------------------------------------------------------------
+
+    def settle(self, now: datetime) -> None:
+        """Fire every time-triggered step due at or before ``now``, in time order."""
+        if self.done or not self.pending:
+            return
+        due = [s for s in self.pending if s.due is not None and s.due <= now]
+        # Non-terminal steps fire before a terminal one at the same instant, then scripting order.
+        for step in sorted(due, key=lambda s: (s.due, s.terminal, s.seq)):
+            self._fire(step, step.due or now)
+            if self.done:
+                break
+
+    def record_poll(self, now: datetime) -> None:
+        """Count an answered poll and fire the steps that were waiting for it."""
+        self.polls += 1
+        if self.done:
+            return
+        due = [s for s in self.pending if s.after_polls is not None and s.after_polls <= self.polls]
+        for step in sorted(due, key=lambda s: (s.after_polls, s.terminal, s.seq)):
+            self._fire(step, now)
+            if self.done:
+                break
+
+    def next_due(self) -> datetime | None:
+        """The instant of the next time-triggered step, if any (what wait advances the clock to)."""
+        if self.done:
+            return None
+        times = [s.due for s in self.pending if s.due is not None]
+        return min(times) if times else None
+
+    def _fire(self, step: Step, when: datetime) -> None:
+        self.pending.remove(step)
+        self.metadata = _merge(self.metadata, step.metadata)
+        if step.result is not None:
+            self.result = step.result
+            # Whatever was still pending can no longer be seen: done never reverts.
+            self.pending.clear()
+        self.history.append(Transition(when, step.kind.value, self.done))
+        self._rendered = None
+        self.validated = False
+
+    # -- cancel --------------------------------------------------------------------------------------
+
+    def request_cancel(self, now: datetime, next_seq: int) -> None:
+        """Apply the cancel policy: best effort, asynchronous, and a no-op once done."""
+        policy = self.cancel_policy
+        if policy.mode is CancelMode.REFUSE:
+            raise RpcError(policy.code, policy.message, reason="CANCEL_REFUSED", metadata={"operation": self.name})
+        self.history.append(Transition(now, "cancel requested", self.done))
+        if self.done or policy.mode is CancelMode.IGNORE or self.cancel_requested is not None:
+            return
+        self.cancel_requested = now
+        status = {"code": int(Code.CANCELLED), "message": CANCELLED_MESSAGE}
+        step = Step(StepKind.CANCEL, next_seq, due=now + policy.after, metadata=policy.metadata,
+                    result=("error", status))
+        self.pending.append(step)
+        self.settle(now)
+
+    # -- output ----------------------------------------------------------------------------------
+
+    def render(self) -> JSON:
+        """The Operation in proto3 JSON. Cached until the state changes; callers must not mutate it."""
+        if self._rendered is None:
+            self._rendered = _render(self.name, self.metadata, self.result)
+        return self._rendered
+
+
+def _merge(base: JSON | None, update: Mapping[str, Any] | None) -> JSON | None:
+    """Shallow merge of metadata; a key set to None is removed (null means unset in proto3 JSON)."""
+    if update is None:
+        return base
+    merged = dict(base or {})
+    for key, value in update.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _render(name: str, metadata: JSON | None, result: tuple[str, JSON] | None) -> JSON:
+    document: JSON = {"name": name}
+    if metadata is not None:
+        document["metadata"] = metadata
+    if result is not None:
+        # proto3 JSON omits fields at their default, so a running operation has no "done" key.
+        document["done"] = True
+        document[result[0]] = result[1]
+    return document
