@@ -53,6 +53,12 @@ class VirtualClock:
         with self._lock:
             return self._move(when) if when > self._now else self._now
 
+    def restart(self, start: datetime | str) -> datetime:
+        """Start over at ``start``, even if that is earlier (only `Emulator.reset` should do this)."""
+        target = parse_timestamp(start)
+        with self._lock:
+            return self._move(target)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(now)`` after every move; returns a function that unsubscribes it."""
         with self._lock:

@@ -41,7 +41,9 @@ class Emulator:
         self._schemas = load_schemas()
         self._start = start
         self._profile = profile
-        self._state = EmulatorState(start=start, profile=profile, schemas=self._schemas)
+        # One clock for the emulator's life: whatever follows it (frozen time) survives a reset.
+        self._clock = VirtualClock(start)
+        self._state = EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas)
         self._app = RestApp(lambda: self._state)
         self._http = HttpServer(self._app, host, port)
 
@@ -66,11 +68,11 @@ class Emulator:
 
     def reset(self, *, start: datetime | str | None = None, profile: str | Profile | None = None) -> None:
         """Forget every operation and call and restart the clock (at ``start``, or where it first started)."""
-        self._state = EmulatorState(
-            start=self._start if start is None else start,
-            profile=self._profile if profile is None else profile,
-            schemas=self._schemas,
+        state = EmulatorState(
+            clock=self._clock, profile=self._profile if profile is None else profile, schemas=self._schemas
         )
+        self._clock.restart(self._start if start is None else start)
+        self._state = state
 
     # -- addresses -----------------------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class RestApp:
         state = self._state()
         arrived = state.clock.now()
         endpoint: str | None = None
-        args: dict[str, Any] = {}
+        args: Mapping[str, Any] = {}
         body: Any = None
         try:
             endpoint, args = URL_MAP.bind_to_environ(environ).match()

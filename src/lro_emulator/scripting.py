@@ -161,7 +161,8 @@ class Operation:
         """The Operation JSON exactly as GetOperation would serve it now (without counting a poll)."""
         with self._state.lock:
             self._record.settle(self._state.clock.now())
-            return json.loads(json.dumps(self._record.render()))
+            document: JSON = json.loads(json.dumps(self._record.render()))
+            return document
 
     # -- internals -------------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from .calls import CallList
@@ -21,9 +20,9 @@ __all__ = ["EmulatorState"]
 class EmulatorState:
     """The mutable half of an emulator. Transports read it through the emulator and keep none of their own."""
 
-    def __init__(self, *, start: datetime | str, profile: str | Profile, schemas: Schemas) -> None:
+    def __init__(self, *, clock: VirtualClock, profile: str | Profile, schemas: Schemas) -> None:
         self.profile = get_profile(profile)
-        self.clock = VirtualClock(start)
+        self.clock = clock
         self.lock = self.clock.lock
         self.schemas = schemas
         self.store = OperationStore()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, SupportsIndex
 
 from freezegun import freeze_time
 
@@ -45,11 +45,12 @@ class VirtualTime:
             random.seed(self._seed)
         return self
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float | SupportsIndex) -> None:
         """Advance the emulator's clock by ``seconds`` instead of sleeping."""
-        if seconds < 0:
+        delay = float(seconds)
+        if delay < 0:
             raise ValueError("sleep length must be non-negative")
-        self._clock.advance(seconds)
+        self._clock.advance(delay)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

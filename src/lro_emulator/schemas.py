@@ -1,0 +1,161 @@
+"""The JSON Schemas of the wire contract, read once from the package data, and validation against them.
+
+The schemas are the repository's top-level ``schemas/`` directory, shipped in the wheel as
+``lro_emulator/schemas/``. They refer to each other with relative ``$ref``\\ s, resolved against
+their ``$id`` inside one `referencing.Registry`: nothing is ever fetched over the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+__all__ = ["SchemaViolation", "Schemas", "load_schemas"]
+
+_SUFFIX = ".schema.json"
+
+# These keywords' own messages only echo the instance ("{...} should not be valid under {}") or a regular
+# expression nobody wants to read; where the schema puts a `description` beside one of them, that
+# sentence says what the rule means, so it is reported instead.
+_EXPLAINED_BY_DESCRIPTION = frozenset({"not", "anyOf", "oneOf"})
+_PATTERN = "pattern"
+
+
+class SchemaViolation(ValueError):
+    """A document that does not follow one of the package's schemas.
+
+    ``pointer`` is the JSON pointer (RFC 6901) of the fault inside the validated document, ``""`` for
+    the document itself; ``rule`` names the failing keyword and where it sits, e.g.
+    ``"type at status.schema.json#/properties/code/type"``; ``schema`` is the schema's name
+    (``"operation"``), ``message`` the explanation without the location.
+    """
+
+    def __init__(self, *, schema: str, title: str, pointer: str, rule: str, message: str) -> None:
+        where = pointer or "the document root"
+        super().__init__(f"{title} violates {schema}{_SUFFIX} at {where}: {message}")
+        self.schema = schema
+        self.pointer = pointer
+        self.rule = rule
+        self.message = message
+
+
+class Schemas:
+    """All schemas of the package in one `referencing.Registry`, with one validator each.
+
+    ``documents`` maps each schema's name (its file name without ``.schema.json``) to its contents,
+    which must carry an absolute ``$id``. Every schema is checked against the 2020-12 metaschema and
+    its validator built here, once; validating never builds anything. ``source`` says where the
+    documents were read from.
+    """
+
+    def __init__(self, documents: Mapping[str, Mapping[str, Any]], *, source: str = "<memory>") -> None:
+        # A private copy: the registry and the validators hold these very objects.
+        owned: dict[str, dict[str, Any]] = {name: copy.deepcopy(dict(doc)) for name, doc in documents.items()}
+        for document in owned.values():
+            Draft202012Validator.check_schema(document)
+        registry: Registry[Any] = Registry().with_resources(
+            (document["$id"], DRAFT202012.create_resource(document)) for document in owned.values()
+        )
+        registry = registry.crawl()
+        self.names: tuple[str, ...] = tuple(sorted(owned))
+        self.source = source
+        self._documents = owned
+        self._validators = {name: Draft202012Validator(doc, registry=registry) for name, doc in owned.items()}
+        # Errors carry the very subschema object that failed; this index turns it back into "file#pointer".
+        self._locations: dict[int, str] = {}
+        for name, document in owned.items():
+            for node, parts in _walk(document, ()):
+                self._locations.setdefault(id(node), f"{name}{_SUFFIX}#{_pointer(parts)}")
+
+    @classmethod
+    def load(cls) -> Schemas:
+        """Read every ``*.schema.json`` shipped in the installed package's ``schemas`` directory."""
+        root = resources.files("lro_emulator") / "schemas"
+        documents = {
+            entry.name.removesuffix(_SUFFIX): json.loads(entry.read_text(encoding="utf-8"))
+            for entry in root.iterdir()
+            if entry.name.endswith(_SUFFIX)
+        }
+        return cls(documents, source=str(root))
+
+    def validate(self, name: str, document: object) -> None:
+        """Raise `SchemaViolation` for the most relevant fault of ``document``, if it has any."""
+        error = best_match(self._validator(name).iter_errors(document))
+        if error is not None:
+            raise self._violation(name, error)
+
+    def errors(self, name: str, document: object) -> list[SchemaViolation]:
+        """Every fault of ``document``, ordered by where it sits in the document."""
+        found = sorted(self._validator(name).iter_errors(document), key=_error_order)
+        return [self._violation(name, error) for error in found]
+
+    def document(self, name: str) -> dict[str, Any]:
+        """A copy of the schema called ``name``, as written."""
+        self._validator(name)  # the KeyError that names the known schemas
+        return copy.deepcopy(self._documents[name])
+
+    def _validator(self, name: str) -> Any:
+        try:
+            return self._validators[name]
+        except KeyError:
+            raise KeyError(f"no schema named {name!r}; the schemas are: {', '.join(self.names)}") from None
+
+    def _violation(self, name: str, error: ValidationError) -> SchemaViolation:
+        keyword = error.validator
+        message: str = error.message
+        if keyword is None:  # a `false` subschema, which has no keyword of its own
+            rule = f"false at {name}{_SUFFIX}, schema path {_pointer(error.absolute_schema_path)}"
+        else:
+            where = self._locations.get(id(error.schema))
+            if where is None:  # not one of ours (cannot happen with the package's files): the schema path
+                where = f"{name}{_SUFFIX}#{_pointer(list(error.absolute_schema_path)[:-1])}"
+            rule = f"{keyword} at {where}/{keyword}"
+            description = error.schema.get("description") if isinstance(error.schema, Mapping) else None
+            if isinstance(description, str) and keyword in _EXPLAINED_BY_DESCRIPTION:
+                message = description
+            elif isinstance(description, str) and keyword == _PATTERN:
+                message = f"{error.instance!r} is malformed: {description}"
+        return SchemaViolation(
+            schema=name,
+            title=str(self._documents[name].get("title", name)),
+            pointer=_pointer(error.absolute_path),
+            rule=rule,
+            message=message,
+        )
+
+
+@functools.cache
+def load_schemas() -> Schemas:
+    """The package's `Schemas`, read from the installed package data once per process."""
+    return Schemas.load()
+
+
+def _pointer(parts: Iterable[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _error_order(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    # Indexes compare as numbers (/details/2 before /details/10); the schema path breaks ties stably.
+    steps = tuple(
+        (0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in error.absolute_path
+    )
+    return steps, _pointer(error.absolute_schema_path)
+
+
+def _walk(node: object, parts: tuple[str | int, ...]) -> Iterator[tuple[object, tuple[str | int, ...]]]:
+    if isinstance(node, dict):
+        yield node, parts
+        for key, value in node.items():
+            yield from _walk(value, (*parts, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*parts, index))
