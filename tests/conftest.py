@@ -9,6 +9,8 @@ from werkzeug.test import Client
 
 from lro_emulator import Emulator
 
+pytest_plugins = ("pytester",)
+
 STRUCT = "type.googleapis.com/google.protobuf.Struct"
 
 

@@ -1,0 +1,141 @@
+"""The pytest plugin as a user meets it: installed, with no conftest, in someone else's test suite."""
+
+from __future__ import annotations
+
+import pytest
+
+USER_TESTS = '''
+import datetime, random, time
+import pytest
+
+SEEN = {}
+
+def test_first(lro_emulator):
+    SEEN["url"] = lro_emulator.url
+    assert lro_emulator.add_operation().name.endswith("/operations/op-1")
+    lro_emulator.clock.advance(99)
+    SEEN["jitter"] = random.random()
+
+def test_second_gets_fresh_state_on_the_same_server(lro_emulator):
+    assert lro_emulator.url == SEEN["url"]
+    assert lro_emulator.operations == []
+    assert lro_emulator.calls.call_count == 0
+    assert lro_emulator.add_operation().name.endswith("/operations/op-1")
+    assert lro_emulator.clock.now().isoformat() == "2030-01-01T00:00:00+00:00"
+    assert random.random() == SEEN["jitter"]  # seeded the same in every test
+'''
+
+
+def test_the_fixture_comes_from_the_entry_point(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+
+    result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2)
+
+
+def test_opt_in_when_plugin_autoload_is_disabled(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    with_opt_in = pytester.runpytest_subprocess("-p", "lro_emulator.conftest_plugin", "-p", "no:cacheprovider")
+
+    without.stdout.fnmatch_lines(["*fixture 'lro_emulator' not found*"])
+    with_opt_in.assert_outcomes(passed=2)
+
+
+def test_time_is_virtual_inside_the_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import datetime, time
+
+        def test_sleep_moves_the_emulator_clock(lro_emulator):
+            start = lro_emulator.clock.now()
+            monotonic = time.monotonic()
+            time.sleep(3600)
+            assert lro_emulator.clock.now() - start == datetime.timedelta(hours=1)
+            assert time.monotonic() - monotonic == 3600
+            assert datetime.datetime.now(datetime.timezone.utc) == lro_emulator.clock.now()
+            assert time.time() == lro_emulator.clock.now().timestamp()
+
+        def test_wait_in_the_server_moves_frozen_time_too(lro_emulator):
+            import urllib.request
+            op = lro_emulator.add_operation().succeed(at=300)
+            request = urllib.request.Request(f"{lro_emulator.url}/v1/{op.name}:wait?timeout=600s", method="POST")
+            urllib.request.urlopen(request).read()
+            assert time.time() == lro_emulator.clock.now().timestamp() == op.created.timestamp() + 300
+
+        def test_time_is_real_again_after_the_fixture():
+            assert datetime.datetime.now().year < 2030
+    ''')
+
+    pytester.runpytest().assert_outcomes(passed=3)
+
+
+def test_the_marker_turns_virtual_time_off(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import datetime, time, pytest
+
+        @pytest.mark.lro_emulator(virtual_time=False, profile="vertex", start="2040-01-01T00:00:00Z")
+        def test_real_time(lro_emulator):
+            assert datetime.datetime.now().year < 2030
+            assert lro_emulator.clock.now().year == 2040
+            assert lro_emulator.profile.name == "vertex"
+            before = lro_emulator.clock.now()
+            time.sleep(0)
+            assert lro_emulator.clock.now() == before
+    ''')
+
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("@pytest.mark.lro_emulator(colour='red')", "*unknown lro_emulator marker option*colour*"),
+        ("@pytest.mark.lro_emulator('vertex')", "*keyword options only*"),
+        ("@pytest.mark.lro_emulator(profile='nope')", "*unknown profile 'nope'*"),
+    ],
+)
+def test_bad_marker_options_are_reported(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    pytester.makepyfile(f'''
+        import pytest
+
+        {marker}
+        def test_it(lro_emulator):
+            pass
+    ''')
+
+    result = pytester.runpytest()
+
+    result.stdout.fnmatch_lines([message])
+    assert result.ret != 0
+
+
+def test_a_response_that_violates_its_schema_fails_the_test(pytester: pytest.Pytester) -> None:
+    # Simulates a bug in the emulator: the served Operation gains a key no client can parse.
+    pytester.makepyfile('''
+        import urllib.error, urllib.request
+        from lro_emulator import timeline
+
+        def test_client_side_passes(lro_emulator, monkeypatch):
+            real_render = timeline.OperationRecord.render
+            monkeypatch.setattr(timeline.OperationRecord, "render", lambda self: {**real_render(self), "extra": 1})
+            op = lro_emulator.add_operation()
+            try:
+                urllib.request.urlopen(f"{lro_emulator.url}/v1/{op.name}")
+            except urllib.error.HTTPError as error:
+                assert error.code == 500
+                assert b'"status":"INTERNAL"' in error.read()
+
+        def test_a_clean_test_passes(lro_emulator):
+            lro_emulator.add_operation()
+    ''')
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*EmulatorFailure: the emulator answered 1 response(s) wrongly:*",
+        "*SchemaViolation: Operation violates operation.schema.json*",
+    ])
