@@ -79,7 +79,7 @@ def test_list_filters_on_done_and_metadata(lro_emulator: Emulator, rest_client: 
 
 
 def test_bad_filter_surfaces_as_bad_request(lro_emulator: Emulator, rest_client: Any) -> None:
-    with pytest.raises(exceptions.BadRequest, match="unknown field|not a field|allowed"):
+    with pytest.raises(exceptions.BadRequest, match=r"unknown field|not a field|allowed"):
         list(rest_client.list_operations(lro_emulator.profile.default_parent, "colour=red"))
 
 

@@ -79,7 +79,7 @@ class RestApp:
         except HTTPException as error:
             failure = _routing_error(request, error)
             document, status, code = error_envelope(failure), failure.code.http_status, failure.code
-        except Exception as error:  # noqa: BLE001 - no request may produce a traceback or a bare 500
+        except Exception as error:
             failure = RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
             state.problems.append(error)
             document, status, code = error_envelope(failure), failure.code.http_status, failure.code

@@ -55,7 +55,8 @@ class EmulatorState:
                 )
         else:
             collection = profile.default_parent if parent is None else parent
-            if not isinstance(collection, str) or not profile.accepts_parent(collection) or "-" in collection.split("/"):
+            wildcard = isinstance(collection, str) and "-" in collection.split("/")
+            if not isinstance(collection, str) or not profile.accepts_parent(collection) or wildcard:
                 raise ScriptError(
                     f"{collection!r} is not a collection of the {profile.name} profile; "
                     f"use a parent like {' or '.join(profile.parent_patterns)}"

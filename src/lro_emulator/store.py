@@ -97,9 +97,8 @@ class OperationStore:
 
     def _compact(self) -> None:
         self._order = [r for r in self._order if not r.deleted]
-        self._by_parent = {
-            parent: live for parent, records in self._by_parent.items() if (live := [r for r in records if not r.deleted])
-        }
+        by_parent = {parent: [r for r in records if not r.deleted] for parent, records in self._by_parent.items()}
+        self._by_parent = {parent: live for parent, live in by_parent.items() if live}
         self._tombstones = 0
 
 
