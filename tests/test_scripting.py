@@ -156,12 +156,14 @@ def test_a_payload_fault_raises_at_the_scripting_line_with_its_pointer(
         (lambda op: op.succeed(after_polls=-1), "0 or more"),
         (lambda op: op.succeed(after_polls=1.5), "whole number"),
         (lambda op: op.succeed(at="soon"), "not a duration"),
+        (lambda op: op.succeed(at=timedelta(days=3_000_000)), "past the end of the calendar"),
         (lambda op: op.on_cancel("maybe"), "accept, ignore, refuse"),
         (lambda op: op.on_cancel(after=-5), "must not be negative"),
         (lambda op: op.on_cancel("refuse", code="OK"), "needs an error code"),
     ],
     ids=["update-after-done", "done-before-update", "polls-after-done", "second-result", "mixed-triggers",
          "already-done", "both-triggers", "negative-at", "negative-polls", "fractional-polls", "bad-at",
+         "past-year-9999",
          "bad-cancel-mode", "negative-cancel-delay", "refuse-with-ok"],
 )
 def test_a_transition_that_cannot_be_honoured_raises(lro_emulator: Emulator, script: Any, fragment: str) -> None:
@@ -307,6 +309,17 @@ def test_wait_without_timeout_waits_the_default_60_seconds(lro_emulator: Emulato
     assert lro_emulator.clock.now() - op.created == timedelta(seconds=60)
 
 
+def test_one_wait_lasts_at_most_a_virtual_day(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(OP).succeed(at=timedelta(days=2))
+
+    first = wait(http, timeout=f"{3 * 86400}s")
+    second = wait(http, timeout=f"{3 * 86400}s")
+
+    assert "done" not in first
+    assert second["done"] is True
+    assert lro_emulator.clock.now() - op.created == timedelta(days=2)
+
+
 def test_wait_on_a_done_operation_returns_at_once(lro_emulator: Emulator, http: Client) -> None:
     lro_emulator.add_operation(OP).succeed()
     before = lro_emulator.clock.now()
@@ -337,6 +350,8 @@ def test_the_clock_is_aware_utc_and_only_moves_forward(lro_emulator: Emulator) -
         clock.advance(-1)
     with pytest.raises(ValueError, match="only moves forward"):
         clock.set("2029-12-31T23:59:59Z")
+    with pytest.raises(ValueError, match="past the end of the calendar"):
+        clock.advance(timedelta(days=3_000_000))
     assert clock.now() == datetime(2030, 1, 1, 1, 0, tzinfo=timezone.utc)
 
 

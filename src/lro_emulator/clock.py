@@ -35,7 +35,16 @@ class VirtualClock:
         if step < timedelta(0):
             raise ValueError(f"the clock only moves forward; advance({delta!r}) would move it back")
         with self._lock:
-            return self._move(self._now + step)
+            return self._move(self.after(step))
+
+    def after(self, delta: timedelta) -> datetime:
+        """The instant ``delta`` from now; `ValueError` past the last representable instant (year 9999)."""
+        try:
+            return self._now + delta
+        except OverflowError:
+            raise ValueError(
+                f"{delta.total_seconds():g}s from {self._now.isoformat()} is past the end of the calendar (year 9999)"
+            ) from None
 
     def set(self, when: datetime | str) -> datetime:
         """Move to an absolute time, which must not be earlier than now; return it."""

@@ -24,9 +24,9 @@ def page_size(requested: int | None) -> int:
         return DEFAULT_PAGE_SIZE
     if requested < 0:
         raise RpcError.bad_request(
-            f"page_size must not be negative (got {requested}); use 0 or omit it for the default of "
+            f"pageSize must not be negative (got {requested}); use 0 or omit it for the default of "
             f"{DEFAULT_PAGE_SIZE}",
-            field="page_size",
+            field="pageSize",
         )
     return min(requested, MAX_PAGE_SIZE)
 
@@ -60,16 +60,16 @@ class PageToken:
             valid = False
         if not valid:
             raise RpcError.bad_request(
-                f"page_token {token!r} is not a token this service issued; pass the nextPageToken of the "
+                f"pageToken {token!r} is not a token this service issued; pass the nextPageToken of the "
                 "previous page unchanged, or omit it for the first page",
-                field="page_token",
+                field="pageToken",
                 reason="INVALID_PAGE_TOKEN",
             )
         if binding != cls._binding(parent, filter_text):
             raise RpcError.bad_request(
-                "page_token was issued for a different parent or filter; repeat the same parent and filter "
+                "pageToken was issued for a different parent or filter; repeat the same parent and filter "
                 "on every page, or start again without a token",
-                field="page_token",
+                field="pageToken",
                 reason="INVALID_PAGE_TOKEN",
             )
         return int(after)

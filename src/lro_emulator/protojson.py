@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 # Proto3 JSON: decimal seconds with an "s" suffix and at most nine fractional digits.
-_DURATION = re.compile(r"^(-)?(\d+)(?:\.(\d{1,9}))?s$")
+_DURATION = re.compile(r"(-)?([0-9]+)(?:\.([0-9]{1,9}))?s")  # used with fullmatch: ASCII digits only
 # google.protobuf.Duration's documented range: about 10,000 years.
 _MAX_DURATION_SECONDS = 315_576_000_000
 # timedelta cannot hold the full proto range; longer durations are refused with a clear message.
@@ -34,7 +34,7 @@ def parse_duration(text: str) -> timedelta:
     """
     if not isinstance(text, str):
         raise ValueError(f"a duration must be a string such as \"3.5s\", not {type(text).__name__}")
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError(
             f"{text!r} is not a duration: write decimal seconds with an 's' suffix, such as \"30s\" or \"1.5s\""

@@ -7,6 +7,7 @@ service, and records the call there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -71,6 +72,8 @@ class RestApp:
         body: Any = None
         try:
             endpoint, args = URL_MAP.bind_to_environ(environ).match()
+            # A method the service lacks is UNIMPLEMENTED whatever the request holds.
+            state.service.require(_RPC_OF[endpoint])
             handler = getattr(self, f"on_{endpoint}")
             document, body = handler(state, request, **args)
             status, code = 200, Code.OK
@@ -196,10 +199,10 @@ def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:
 
 def _convert(field: str, raw: str, kind: type) -> Any:
     if kind is int:
-        try:
-            number = int(raw)
-        except ValueError:
-            raise RpcError.bad_request(f"{field} must be an integer, got {raw!r}", field=field) from None
+        # int() would also take "1_0", " 7" and non-ASCII digits; the wire format is plain decimal.
+        if re.fullmatch(r"-?[0-9]+", raw) is None:
+            raise RpcError.bad_request(f"{field} must be an integer, got {raw!r}", field=field)
+        number = int(raw)
         if not -(2**31) <= number < 2**31:
             raise RpcError.bad_request(f"{field} is out of range for an int32: {raw}", field=field)
         return number
@@ -226,11 +229,14 @@ def _body(state: EmulatorState, request: Request, schema: str, name: str) -> JSO
         document = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
+    except RecursionError:
+        raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
     if not isinstance(document, dict):
         raise RpcError.bad_request(
             f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
         )
-    camel = {camel_case(key): value for key, value in document.items()}
+    # proto3 JSON: null means the field is unset.
+    camel = {camel_case(key): value for key, value in document.items() if value is not None}
     try:
         state.schemas.validate(schema, camel)
     except SchemaViolation as violation:

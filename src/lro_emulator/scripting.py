@@ -201,7 +201,10 @@ class Operation:
                     raise ScriptError(str(error)) from None
                 if offset < timedelta(0):
                     raise ScriptError(f"at= is a time after the operation was created and cannot be negative ({at!r})")
-                due = record.created + offset
+                try:
+                    due = record.created + offset
+                except OverflowError:
+                    raise ScriptError(f"at={at!r} is past the end of the calendar (year 9999)") from None
             step = Step(kind, self._state.store.next_seq(), due=due, after_polls=after_polls,
                         metadata=step_metadata, result=result)
             record.check_can_add(step, clock.now())

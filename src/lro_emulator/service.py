@@ -22,12 +22,14 @@ from .schemas import Schemas, SchemaViolation
 from .store import OperationStore
 from .timeline import OperationRecord
 
-__all__ = ["DEFAULT_WAIT_TIMEOUT", "OperationsService"]
+__all__ = ["DEFAULT_WAIT_TIMEOUT", "MAX_WAIT_TIMEOUT", "OperationsService"]
 
 JSON = dict[str, Any]
 
 #: How long WaitOperation waits when the request gives no timeout.
 DEFAULT_WAIT_TIMEOUT = timedelta(seconds=60)
+#: The longest one WaitOperation waits; it may return early (the contract says so), and clients loop.
+MAX_WAIT_TIMEOUT = timedelta(days=1)
 
 
 class OperationsService:
@@ -59,7 +61,7 @@ class OperationsService:
 
     def get_operation(self, name: str) -> JSON:
         """GetOperation: the latest state. Counts as a poll."""
-        self._require("GetOperation")
+        self.require("GetOperation")
         with self.lock:
             record = self._lookup(name)
             document = self._render(record)
@@ -76,7 +78,7 @@ class OperationsService:
         return_partial_success: bool = False,
     ) -> JSON:
         """ListOperations: the operations of one collection that match ``filter_text``, one page at a time."""
-        self._require("ListOperations")
+        self.require("ListOperations")
         if not self.profile.accepts_parent(parent):
             raise RpcError(
                 Code.NOT_FOUND,
@@ -87,7 +89,7 @@ class OperationsService:
         if return_partial_success and not self.profile.cross_collection:
             raise RpcError(
                 Code.UNIMPLEMENTED,
-                f"return_partial_success is not supported by the {self.profile.name} profile",
+                f"returnPartialSuccess is not supported by the {self.profile.name} profile",
                 reason="PARTIAL_SUCCESS_UNSUPPORTED",
             )
         size = page_size(page_size_requested)
@@ -122,33 +124,37 @@ class OperationsService:
 
     def cancel_operation(self, name: str) -> JSON:
         """CancelOperation: best effort; a done operation is left as it is."""
-        self._require("CancelOperation")
+        self.require("CancelOperation")
         with self.lock:
             record = self._lookup(name)
             record.request_cancel(self.clock.now(), self.store.next_seq())
-        return {}
+        return self._empty()
 
     def delete_operation(self, name: str) -> JSON:
         """DeleteOperation: forget the operation. It does not cancel it."""
-        self._require("DeleteOperation")
+        self.require("DeleteOperation")
         with self.lock:
             self.store.delete(self._lookup(name))
-        return {}
+        return self._empty()
 
     def wait_operation(self, name: str, timeout: timedelta | None) -> JSON:
-        """WaitOperation: return when done or after ``timeout`` of virtual time, moving the clock itself.
+        """WaitOperation: return when done or after ``timeout`` (at most a day) of virtual time, moving the clock.
 
         Under the virtual clock nothing would ever happen while a request blocked, so waiting means
         advancing the clock to each next scripted step until the operation is done or the timeout
         is reached. Counts as a poll.
         """
-        self._require("WaitOperation")
+        self.require("WaitOperation")
         if timeout is not None and timeout < timedelta(0):
             raise RpcError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
                                        field="timeout")
         with self.lock:
             record = self._lookup(name)
-            deadline = self.clock.now() + (DEFAULT_WAIT_TIMEOUT if timeout is None else timeout)
+            try:
+                deadline = self.clock.after(min(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout, MAX_WAIT_TIMEOUT))
+            except ValueError:
+                raise RpcError(Code.OUT_OF_RANGE, "the virtual clock is within a day of the end of the calendar "
+                               "(year 9999); waiting would run past it", reason="CLOCK_AT_END") from None
             while not record.done:
                 due = record.next_due()
                 if due is None or due > deadline:
@@ -162,7 +168,8 @@ class OperationsService:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _require(self, rpc: str) -> None:
+    def require(self, rpc: str) -> None:
+        """UNIMPLEMENTED unless the profile offers ``rpc``."""
         if not self.profile.offers(rpc):
             offered = ", ".join(sorted(self.profile.rpcs))
             raise RpcError(
@@ -206,6 +213,11 @@ class OperationsService:
             self._check("operation", document)
             record.validated = True
         return document
+
+    def _empty(self) -> JSON:
+        empty: JSON = {}
+        self._check("empty", empty)
+        return empty
 
     def _check(self, schema: str, document: JSON) -> None:
         try:
