@@ -8,13 +8,13 @@ with ``pytest -p lro_emulator.conftest_plugin``. It only wires: the emulator doe
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from lro_emulator import Emulator, VirtualTime
+from lro_emulator.timecontrol import SeededRandom
 
 _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
@@ -47,10 +47,16 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     options = _marker_options(request)
     emulator = lro_emulator_server
     emulator.reset(start=options.get("start"), profile=options.get("profile"))
-    virtual = options.get("virtual_time", True)
-    clock_context = VirtualTime(emulator.clock, seed=options.get("seed", 0)) if virtual else contextlib.nullcontext()
-    with clock_context:
+    seed = options.get("seed", 0)
+    try:
+        virtual = options.get("virtual_time", True)
+        time_context = VirtualTime(emulator.clock, seed=seed) if virtual else SeededRandom(seed)
+    except TypeError as error:
+        raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
+    with time_context:
         yield emulator
+    # Problems recorded after the test body (during teardown) still fail the test's run.
+    emulator.check()
 
 
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:

@@ -7,6 +7,7 @@ after the request.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
@@ -234,6 +235,10 @@ CASES = [
                                     query="pageToken=garbage")),
     _case("page-token-not-base64-json", Bad("GET", LIST, 400, "INVALID_ARGUMENT", NOT_A_TOKEN,
                                             query="pageToken=WzIsMywieCJd")),  # [2,3,"x"]: a wrong version
+    _case("page-token-deeply-nested", Bad("GET", LIST, 400, "INVALID_ARGUMENT", NOT_A_TOKEN,
+                                          query="pageToken=" + base64.urlsafe_b64encode(b"[" * 30000).decode())),
+    _case("filter-non-ascii-digit", Bad("GET", LIST, 400, "INVALID_ARGUMENT", "filter:",
+                                        query="filter=error.code%3D%D9%A3")),
     _case("page-token-from-another-parent", Bad("GET", "/v1/projects/other/operations", 400, "INVALID_ARGUMENT",
                                                 FOREIGN_TOKEN, query=_token(LIST.format(
                                                     parent="projects/test-project/locations/global")))),

@@ -89,6 +89,41 @@ def test_the_marker_turns_virtual_time_off(pytester: pytest.Pytester) -> None:
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+def test_seed_applies_without_virtual_time(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import random, pytest
+
+        def test_reference():
+            random.seed(123)
+            pytest.first = random.random()
+
+        @pytest.mark.lro_emulator(virtual_time=False, seed=123)
+        def test_seeded(lro_emulator):
+            assert random.random() == pytest.first
+    ''')
+
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_bad_seed_leaves_time_alone_for_later_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import datetime, time, pytest
+
+        @pytest.mark.lro_emulator(seed=[1])
+        def test_bad_seed(lro_emulator):
+            pass
+
+        def test_later():
+            assert datetime.datetime.now().year < 2030
+            assert time.sleep.__module__ == "time"
+    ''')
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*seed must be an int, float, str, bytes or None, not list*"])
+
+
 @pytest.mark.parametrize(
     ("marker", "message"),
     [

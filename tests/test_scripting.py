@@ -65,6 +65,16 @@ def test_after_polls_counts_answered_polls(lro_emulator: Emulator, http: Client)
     assert op.polls == 4
 
 
+def test_head_is_not_a_method_and_not_a_poll(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(OP).succeed(after_polls=1)
+
+    answer = http.head(f"/v1/{OP}")
+
+    assert (answer.status_code, answer.data) == (404, b"")
+    assert op.polls == 0
+    assert "done" not in op.snapshot()
+
+
 def test_listing_is_not_a_poll(lro_emulator: Emulator, http: Client) -> None:
     op = lro_emulator.add_operation(OP).succeed(after_polls=1)
 
@@ -173,6 +183,27 @@ def test_a_transition_that_cannot_be_honoured_raises(lro_emulator: Emulator, scr
         script(op)
 
 
+def test_a_step_due_now_comes_before_a_result_of_either_kind(lro_emulator: Emulator, http: Client) -> None:
+    by_polls = lro_emulator.add_operation(OP).succeed(after_polls=3)
+    by_time = lro_emulator.add_operation("projects/p/locations/l/operations/op-2").succeed(at=60)
+
+    by_polls.update(metadata=struct(step="now"))
+    by_time.update(after_polls=0, metadata=struct(step="now"))
+
+    assert by_polls.snapshot()["metadata"] == by_time.snapshot()["metadata"] == struct(step="now")
+
+
+def test_a_step_in_the_past_is_refused(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(OP)
+    lro_emulator.clock.advance(100)
+    served = get(http)
+
+    with pytest.raises(ScriptError, match="already 100s old"):
+        op.succeed(at=50)
+
+    assert served == op.snapshot() == {"name": OP}
+
+
 def test_a_script_error_leaves_earlier_steps_in_place(lro_emulator: Emulator) -> None:
     op = lro_emulator.add_operation(OP).succeed(struct(ok=True), at=60)
 
@@ -241,6 +272,16 @@ def test_cancel_of_a_done_operation_changes_nothing(lro_emulator: Emulator, http
 
     assert (answer.status_code, answer.json) == (200, {})
     assert op.snapshot() == before
+
+
+def test_cancel_of_a_done_operation_is_not_refused(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(OP).on_cancel("refuse").succeed()
+    history = op.history
+
+    answer = http.post(f"/v1/{OP}:cancel")
+
+    assert (answer.status_code, answer.json) == (200, {})
+    assert op.history == history
 
 
 def test_delayed_cancel_loses_to_an_earlier_completion(lro_emulator: Emulator, http: Client) -> None:
@@ -378,6 +419,24 @@ def test_calls_record_rpc_name_status_and_virtual_time(lro_emulator: Emulator, h
     assert calls[1].body == {"timeout": "60s"}
     assert calls.filter(rpc="GetOperation").call_count == 2
     assert calls.last.status == 404
+
+
+def test_a_failed_call_still_records_its_body(lro_emulator: Emulator, http: Client) -> None:
+    lro_emulator.add_operation(OP)
+
+    http.post(f"/v1/{OP}:wait", json={"timeout": "soon"})
+
+    assert (lro_emulator.calls.last.status, lro_emulator.calls.last.body) == (400, {"timeout": "soon"})
+
+
+@pytest.mark.lro_emulator(profile="earthengine")
+def test_a_dash_is_a_literal_parent_without_cross_collection_reads(lro_emulator: Emulator, http: Client) -> None:
+    lro_emulator.add_operation("projects/p/operations/op-1")
+
+    assert http.get("/v1/projects/-/operations").json == {}
+    assert [op["name"] for op in http.get("/v1/projects/p/operations").json["operations"]] == [
+        "projects/p/operations/op-1"
+    ]
 
 
 def test_not_found_names_the_near_misses(lro_emulator: Emulator, http: Client) -> None:

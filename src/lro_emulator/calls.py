@@ -45,11 +45,6 @@ class CallList:
         with self._lock:
             self._calls.append(call)
 
-    def clear(self) -> None:
-        """Forget every call."""
-        with self._lock:
-            self._calls.clear()
-
     def filter(self, *, rpc: str | None = None, name: str | None = None, status: int | None = None) -> CallList:
         """The calls matching every given attribute, as a new `CallList`."""
         with self._lock:

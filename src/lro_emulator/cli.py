@@ -21,14 +21,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="lro-emulator",
         description="Emulate Google's long-running Operations API. With no arguments, serve a demo.",
     )
-    commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="serve the emulator until interrupted (the default)")
-    for target in (parser, serve):
-        target.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-        target.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)")
-        target.add_argument("--profile", choices=sorted(PROFILES), default="generic", help="service profile")
-        target.add_argument("--start", default=DEFAULT_START, help="where the virtual clock starts (RFC 3339)")
-        target.add_argument("--no-demo", action="store_true", help="start with no operations")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="generic", help="service profile")
+    parser.add_argument("--start", default=DEFAULT_START, help="where the virtual clock starts (RFC 3339)")
+    parser.add_argument("--no-demo", action="store_true", help="start with no operations")
     return parser
 
 
@@ -50,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"""
 Try:
   curl -s {url}/v1/{DEMO_PARENT}/operations
-  curl -s {url}/v1/{DEMO_PARENT}/operations/training            # poll three times: it finishes
+  curl -s {url}/v1/{DEMO_PARENT}/operations/training            # the fourth poll sees it done
   curl -s -X POST {url}/v1/{DEMO_PARENT}/operations/hour-long:wait?timeout=3600s
   curl -s -X POST {url}/v1/{DEMO_PARENT}/operations/cancel-me:cancel
   curl -s '{url}/v1/{DEMO_PARENT}/operations?filter=done=true'

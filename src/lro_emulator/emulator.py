@@ -114,10 +114,13 @@ class Emulator:
         return self._state
 
     def check(self) -> None:
-        """Raise `EmulatorFailure` if any response so far was wrong (the fixture calls this after each test)."""
+        """Raise `EmulatorFailure` for responses that went wrong since the last check (the fixture calls this)."""
         __tracebackhide__ = True
-        if self._state.problems:
-            raise EmulatorFailure(self._state.problems)
+        state = self._state
+        new = state.problems[state.reported:]
+        state.reported = len(state.problems)
+        if new:
+            raise EmulatorFailure(new)
 
     # -- scripting -----------------------------------------------------------------------------------
 

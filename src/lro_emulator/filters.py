@@ -30,9 +30,9 @@ _ORDERING = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operat
 _VALUE = re.compile(r"[^\s()\"',=!<>:]*")
 _NAME = re.compile(r"[^\s()\"',=!<>:.]*")
 _FIELDS = "name, done, error (with :*), error.code, error.message, metadata (with :*), metadata.<path>"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_DURATION = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))s")
-_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_DURATION = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))s", re.ASCII)
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", re.ASCII)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "*": "*"}
 
 
@@ -313,7 +313,7 @@ class _Parser:
             raise self.fail(f"done is a boolean: use =, != or : with true or false, not {shown}", pos)
         elif field == "error.code" and not presence:
             try:  # a name becomes its number, so error.code=NOT_FOUND compares exactly as =5 does
-                code = lit.text if re.fullmatch(r"[+-]?\d+", lit.text) else str(int(parse_code(lit.text)))
+                code = lit.text if re.fullmatch(r"[+-]?[0-9]+", lit.text) else str(int(parse_code(lit.text)))
             except ValueError:
                 raise self.fail(
                     f"error.code takes an integer or a code name, not {lit.text!r}", pos

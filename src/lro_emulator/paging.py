@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
+import re
 
 from .errors import RpcError
 
@@ -16,6 +16,8 @@ DEFAULT_PAGE_SIZE = 50
 #: Larger requests are coerced down to this, as AIP-158 prescribes.
 MAX_PAGE_SIZE = 1000
 _TOKEN_VERSION = 1
+_TOKEN = re.compile(rf"{_TOKEN_VERSION}\.([0-9]{{1,18}})\.([A-Za-z0-9_-]{{12}})")
+_MAX_TOKEN_LENGTH = 64
 
 
 def page_size(requested: int | None) -> int:
@@ -46,18 +48,20 @@ class PageToken:
     @classmethod
     def encode(cls, after: int, *, parent: str, filter_text: str) -> str:
         """An opaque, URL-safe token resuming after position ``after``."""
-        payload = json.dumps([_TOKEN_VERSION, after, cls._binding(parent, filter_text)], separators=(",", ":"))
+        payload = f"{_TOKEN_VERSION}.{after}.{cls._binding(parent, filter_text)}"
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, token: str, *, parent: str, filter_text: str) -> int:
         """The position a token resumes after; INVALID_ARGUMENT if it is not one of ours or belongs elsewhere."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            version, after, binding = json.loads(raw)
-            valid = version == _TOKEN_VERSION and isinstance(after, int) and isinstance(binding, str)
-        except (binascii.Error, ValueError, TypeError):
-            valid = False
+        match = None
+        if len(token) <= _MAX_TOKEN_LENGTH:
+            try:
+                raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+                match = _TOKEN.fullmatch(raw)
+            except (binascii.Error, ValueError):
+                match = None
+        valid = match is not None
         if not valid:
             raise RpcError.bad_request(
                 f"pageToken {token!r} is not a token this service issued; pass the nextPageToken of the "
@@ -65,6 +69,8 @@ class PageToken:
                 field="pageToken",
                 reason="INVALID_PAGE_TOKEN",
             )
+        assert match is not None
+        after, binding = match.groups()
         if binding != cls._binding(parent, filter_text):
             raise RpcError.bad_request(
                 "pageToken was issued for a different parent or filter; repeat the same parent and filter "

@@ -12,8 +12,6 @@ from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "camel_case",
-    "format_duration",
-    "format_timestamp",
     "parse_duration",
     "parse_timestamp",
     "to_timedelta",
@@ -47,16 +45,6 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"{text!r} is longer than the emulator's clock can represent")
     delta = timedelta(seconds=float(seconds))
     return -delta if sign else delta
-
-
-def format_duration(delta: timedelta) -> str:
-    """Format a `timedelta` as a proto3 JSON Duration, with no more fractional digits than it needs."""
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    sign = "-" if micros < 0 else ""
-    whole, fraction = divmod(abs(micros), 1_000_000)
-    if fraction == 0:
-        return f"{sign}{whole}s"
-    return f"{sign}{whole}.{fraction:06d}".rstrip("0") + "s"
 
 
 def to_timedelta(value: object, *, what: str = "a duration") -> timedelta:
@@ -99,15 +87,6 @@ def parse_timestamp(value: object) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format an aware `datetime` as a ``Z``-normalised RFC 3339 timestamp, as proto3 JSON does."""
-    utc = moment.astimezone(timezone.utc)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
 
 
 def camel_case(name: str) -> str:

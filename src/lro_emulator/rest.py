@@ -42,6 +42,8 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 _RPC_OF = {route.endpoint: route.rpc for route in ROUTES}
+# Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
+_BODY_KEY = "lro_emulator.body"
 
 
 def error_envelope(error: RpcError) -> JSON:
@@ -69,25 +71,22 @@ class RestApp:
         arrived = state.clock.now()
         endpoint: str | None = None
         args: Mapping[str, Any] = {}
-        body: Any = None
         try:
+            if request.method == "HEAD":
+                # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
+                raise MethodNotAllowed(valid_methods=["GET", "POST", "DELETE"])
             endpoint, args = URL_MAP.bind_to_environ(environ).match()
             # A method the service lacks is UNIMPLEMENTED whatever the request holds.
             state.service.require(_RPC_OF[endpoint])
             handler = getattr(self, f"on_{endpoint}")
-            document, body = handler(state, request, **args)
+            document = handler(state, request, **args)
             status, code = 200, Code.OK
-        except RpcError as error:
-            document, status, code = error_envelope(error), error.code.http_status, error.code
-        except HTTPException as error:
-            failure = _routing_error(request, error)
-            document, status, code = error_envelope(failure), failure.code.http_status, failure.code
-        except Exception as error:
-            failure = RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
-            state.problems.append(error)
+        except Exception as error:  # no request may produce a traceback or a bare 500
+            failure = self._as_rpc_error(state, request, error)
             document, status, code = error_envelope(failure), failure.code.http_status, failure.code
         if status != 200:
             document = self._checked_envelope(state, document)
+        body = request.environ.get(_BODY_KEY)
         rpc = _RPC_OF.get(endpoint) if endpoint else None
         name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
         state.calls.record(Call(
@@ -106,13 +105,13 @@ class RestApp:
         response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
         return response(environ, start_response)
 
-    # -- handlers: (state, request, **route args) -> (response document, parsed body) ----------------
+    # -- handlers: (state, request, **route args) -> response document ------------------------------
 
-    def on_get(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+    def on_get(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         _query(request, {})
-        return state.service.get_operation(name), None
+        return state.service.get_operation(name)
 
-    def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> tuple[JSON, Any]:
+    def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> JSON:
         query = _query(request, {"filter": str, "pageSize": int, "pageToken": str, "returnPartialSuccess": bool})
         return state.service.list_operations(
             parent,
@@ -120,21 +119,21 @@ class RestApp:
             page_size_requested=query.get("pageSize"),
             page_token=query.get("pageToken", ""),
             return_partial_success=query.get("returnPartialSuccess", False),
-        ), None
+        )
 
-    def on_list_global(self, state: EmulatorState, request: Request, version: str) -> tuple[JSON, Any]:
+    def on_list_global(self, state: EmulatorState, request: Request, version: str) -> JSON:
         return self.on_list(state, request, version, "")
 
-    def on_cancel(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+    def on_cancel(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         _query(request, {})
-        body = _body(state, request, "cancel-operation-request", name)
-        return state.service.cancel_operation(name), body
+        _body(state, request, "cancel-operation-request", name)
+        return state.service.cancel_operation(name)
 
-    def on_delete(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+    def on_delete(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         _query(request, {})
-        return state.service.delete_operation(name), None
+        return state.service.delete_operation(name)
 
-    def on_wait(self, state: EmulatorState, request: Request, version: str, name: str) -> tuple[JSON, Any]:
+    def on_wait(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         # Earth Engine sends the timeout in the body, Vertex AI in the query: accept either, not both.
         query = _query(request, {"timeout": str})
         body = _body(state, request, "wait-operation-request", name)
@@ -146,9 +145,18 @@ class RestApp:
             timeout = None if text is None else parse_duration(text)
         except ValueError as error:
             raise RpcError.bad_request(f"timeout: {error}", field="timeout") from None
-        return state.service.wait_operation(name, timeout), body
+        return state.service.wait_operation(name, timeout)
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _as_rpc_error(state: EmulatorState, request: Request, error: Exception) -> RpcError:
+        if isinstance(error, RpcError):
+            return error
+        if isinstance(error, HTTPException):
+            return _routing_error(request, error)
+        state.problems.append(error)  # a bug of the emulator: answered INTERNAL, and it fails the test
+        return RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
 
     @staticmethod
     def _checked_envelope(state: EmulatorState, document: JSON) -> JSON:
@@ -231,6 +239,7 @@ def _body(state: EmulatorState, request: Request, schema: str, name: str) -> JSO
         raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
     except RecursionError:
         raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
+    request.environ[_BODY_KEY] = document  # for the call log, also when the call then fails
     if not isinstance(document, dict):
         raise RpcError.bad_request(
             f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"

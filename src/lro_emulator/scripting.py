@@ -147,13 +147,9 @@ class Operation:
             raise ScriptError("a refused cancel needs an error code, not OK")
         cancel_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
         with self._state.lock:
-            preview = self._record.preview(
+            self._check_preview(
                 Step(StepKind.CANCEL, 0, metadata=cancel_metadata, result=("error", {"code": int(Code.CANCELLED)}))
             )
-            try:
-                self._state.schemas.validate("operation", preview)
-            except SchemaViolation as violation:
-                raise ScriptError(str(violation), pointer=violation.pointer) from None
             self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
         return self
 
@@ -170,6 +166,14 @@ class Operation:
         """A private JSON copy of ``value``, checked against ``schema``; faults carry their pointer."""
         __tracebackhide__ = True
         return checked_payload(self._state, schema, value, pointer)
+
+    def _check_preview(self, step: Step) -> None:
+        """The Operation as served once ``step`` fired must meet the schema; the fault's pointer is raised."""
+        __tracebackhide__ = True
+        try:
+            self._state.schemas.validate("operation", self._record.preview(step))
+        except SchemaViolation as violation:
+            raise ScriptError(str(violation), pointer=violation.pointer) from None
 
     def _script(
         self,
@@ -205,14 +209,16 @@ class Operation:
                     due = record.created + offset
                 except OverflowError:
                     raise ScriptError(f"at={at!r} is past the end of the calendar (year 9999)") from None
+                if due < clock.now():
+                    age = (clock.now() - record.created).total_seconds()
+                    raise ScriptError(
+                        f"at={offset.total_seconds():g}s is in the past: operation {record.name!r} is already {age:g}s "
+                        "old and was served as it was then; omit at= to fire the step now"
+                    )
             step = Step(kind, self._state.store.next_seq(), due=due, after_polls=after_polls,
                         metadata=step_metadata, result=result)
             record.check_can_add(step, clock.now())
-            preview = record.preview(step)
-            try:
-                self._state.schemas.validate("operation", preview)
-            except SchemaViolation as violation:
-                raise ScriptError(str(violation), pointer=violation.pointer) from None
+            self._check_preview(step)
             record.add(step, clock.now())
         return self
 

@@ -7,7 +7,6 @@ the `RpcError` back. Everything the service answers is checked against the JSON 
 from __future__ import annotations
 
 import difflib
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -35,7 +34,7 @@ MAX_WAIT_TIMEOUT = timedelta(days=1)
 class OperationsService:
     """The Operations API over one store, one clock and one profile.
 
-    ``lock`` guards the store and the clock together, so a request sees a single instant.
+    The clock's lock guards the store and the clock together, so a request sees a single instant.
     ``on_violation`` is told of every response that failed its schema (the response itself becomes
     INTERNAL), so the test that caused it can fail.
     """
@@ -47,15 +46,16 @@ class OperationsService:
         clock: VirtualClock,
         profile: Profile,
         schemas: Schemas,
-        lock: threading.RLock,
         on_violation: Callable[[SchemaViolation], None],
     ) -> None:
         self.store = store
         self.clock = clock
         self.profile = profile
         self.schemas = schemas
-        self.lock = lock
+        self.lock = clock.lock
         self._on_violation = on_violation
+        # Cancel and delete answer the same {} every time: one check when the service is built suffices.
+        self._check("empty", {})
 
     # -- the five RPCs -----------------------------------------------------------------------------
 
@@ -103,7 +103,7 @@ class OperationsService:
             page: list[JSON] = []
             last: OperationRecord | None = None
             more = False
-            for record in self.store.scan(parent, after):
+            for record in self.store.scan(parent, after, wildcards=self.profile.cross_collection):
                 record.settle(now)
                 document = self._render(record)
                 if not matches(document):
@@ -128,14 +128,14 @@ class OperationsService:
         with self.lock:
             record = self._lookup(name)
             record.request_cancel(self.clock.now(), self.store.next_seq())
-        return self._empty()
+        return {}
 
     def delete_operation(self, name: str) -> JSON:
         """DeleteOperation: forget the operation. It does not cancel it."""
         self.require("DeleteOperation")
         with self.lock:
             self.store.delete(self._lookup(name))
-        return self._empty()
+        return {}
 
     def wait_operation(self, name: str, timeout: timedelta | None) -> JSON:
         """WaitOperation: return when done or after ``timeout`` (at most a day) of virtual time, moving the clock.
@@ -184,7 +184,7 @@ class OperationsService:
         if record is None and name.startswith("operations/"):
             # from_http_json clients address an operation as "operations/{its full name}".
             record = self.store.find(name[len("operations/"):])
-        if record is None or not self.profile.accepts_name(record.name):
+        if record is None:
             raise RpcError(Code.NOT_FOUND, self._not_found_message(name), reason="OPERATION_NOT_FOUND",
                            metadata={"name": name})
         record.settle(self.clock.now())
@@ -213,11 +213,6 @@ class OperationsService:
             self._check("operation", document)
             record.validated = True
         return document
-
-    def _empty(self) -> JSON:
-        empty: JSON = {}
-        self._check("empty", empty)
-        return empty
 
     def _check(self, schema: str, document: JSON) -> None:
         try:

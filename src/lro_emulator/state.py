@@ -29,12 +29,12 @@ class EmulatorState:
         self.calls = CallList()
         #: Schema violations in responses and emulator failures: each must fail the test that caused it.
         self.problems: list[Exception] = []
+        self.reported = 0  # how many of the problems `Emulator.check` has already raised
         self.service = OperationsService(
             store=self.store,
             clock=self.clock,
             profile=self.profile,
             schemas=schemas,
-            lock=self.lock,
             on_violation=self.problems.append,
         )
 

@@ -78,12 +78,12 @@ class OperationStore:
     def __iter__(self) -> Iterator[OperationRecord]:
         return iter(list(self._by_name.values()))
 
-    def scan(self, parent: str, after: int) -> Iterator[OperationRecord]:
+    def scan(self, parent: str, after: int, *, wildcards: bool = True) -> Iterator[OperationRecord]:
         """Live operations listed under ``parent`` with a sequence number above ``after``, in order.
 
-        A ``-`` segment in the parent is a wildcard (AIP-159 cross-collection reads).
+        With ``wildcards``, a ``-`` segment in the parent matches any (AIP-159 cross-collection reads).
         """
-        if "-" in parent.split("/"):
+        if wildcards and "-" in parent.split("/"):
             pattern = re.compile("/".join("[^/]+" if seg == "-" else re.escape(seg) for seg in parent.split("/")))
             candidates = self._order
             matches: Callable[[OperationRecord], bool] = lambda r: pattern.fullmatch(r.parent) is not None  # noqa: E731

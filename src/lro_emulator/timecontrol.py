@@ -18,31 +18,54 @@ from freezegun import freeze_time
 
 from .clock import VirtualClock
 
-__all__ = ["VirtualTime"]
+__all__ = ["SeededRandom", "VirtualTime"]
+
+
+class SeededRandom:
+    """A context manager: the global `random` generator is seeded inside it and restored after."""
+
+    def __init__(self, seed: int | float | str | bytes | None) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, float, str, bytes))):
+            raise TypeError(f"seed must be an int, float, str, bytes or None, not {type(seed).__name__}")
+        self._seed = seed
+        self._saved: Any = None
+
+    def __enter__(self) -> SeededRandom:
+        if self._seed is not None:
+            self._saved = random.getstate()
+            random.seed(self._seed)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._saved is not None:
+            random.setstate(self._saved)
+            self._saved = None
 
 
 class VirtualTime:
-    """A context manager: inside it, the process's clock is the emulator's."""
+    """A context manager: inside it, the process's clock is the emulator's (and ``random`` is seeded)."""
 
     def __init__(self, clock: VirtualClock, *, seed: int | None = 0) -> None:
         self._clock = clock
-        self._seed = seed
+        self._random = SeededRandom(seed)
         self._freezer: Any = None
         self._unsubscribe: Any = None
         self._real_sleep: Any = None
-        self._random_state: Any = None
 
     def __enter__(self) -> VirtualTime:
-        # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
-        self._freezer = freeze_time(self._clock.now(), real_asyncio=True)
-        factory = self._freezer.start()
-        self._unsubscribe = self._clock.subscribe(factory.move_to)
-        # Stored on the object, not in a module global: freezegun rewrites module-level aliases.
-        self._real_sleep = time.sleep
-        time.sleep = self.sleep
-        if self._seed is not None:
-            self._random_state = random.getstate()
-            random.seed(self._seed)
+        try:
+            self._random.__enter__()
+            # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
+            self._freezer = freeze_time(self._clock.now(), real_asyncio=True)
+            factory = self._freezer.start()
+            self._unsubscribe = self._clock.subscribe(factory.move_to)
+            # Stored on the object, not in a module global: freezegun rewrites module-level aliases.
+            self._real_sleep = time.sleep
+            time.sleep = self.sleep
+        except BaseException:
+            # Half-entered virtual time would leave the process frozen for every later test.
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def sleep(self, seconds: float | SupportsIndex) -> None:
@@ -55,9 +78,6 @@ class VirtualTime:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._random_state is not None:
-            random.setstate(self._random_state)
-            self._random_state = None
         if self._real_sleep is not None:
             time.sleep = self._real_sleep
             self._real_sleep = None
@@ -67,3 +87,4 @@ class VirtualTime:
         if self._freezer is not None:
             self._freezer.stop()
             self._freezer = None
+        self._random.__exit__()

@@ -98,7 +98,7 @@ class OperationRecord:
         self.pending: list[Step] = []
         self.history: list[Transition] = [Transition(created, "created", False)]
         self.cancel_policy = CancelPolicy()
-        self.cancel_requested: datetime | None = None
+        self.cancel_requested = False
         self.deleted = False
         self.validated = False  # the service checks each rendered state against the schema once
         self._rendered: JSON | None = None
@@ -119,7 +119,10 @@ class OperationRecord:
     # -- scripting -------------------------------------------------------------------------------
 
     def check_can_add(self, step: Step, now: datetime) -> None:
-        """Raise `ScriptError` if ``step`` would arrive after the operation is done, or conflicts."""
+        """Raise `ScriptError` if ``step`` would arrive after the operation is done, or conflicts.
+
+        The record must be settled to ``now`` first.
+        """
         if self.done:
             fired = next(t for t in reversed(self.history) if t.done)
             raise ScriptError(
@@ -135,12 +138,18 @@ class OperationRecord:
         if step.terminal:
             for other in self.pending:
                 if not other.terminal:
-                    self._check_before(other, step)
+                    self._check_before(other, step, now)
         elif terminal is not None:
-            self._check_before(step, terminal)
+            self._check_before(step, terminal, now)
 
-    def _check_before(self, earlier: Step, terminal: Step) -> None:
+    def _check_before(self, earlier: Step, terminal: Step, now: datetime) -> None:
         created = self.created
+        # A pending result is always in the future (the record was settled first), so a step that is
+        # due already comes before it, whatever kind of trigger the result has.
+        if (earlier.due is not None and earlier.due <= now) or (
+            earlier.after_polls is not None and earlier.after_polls <= self.polls
+        ):
+            return
         if earlier.due is not None and terminal.due is not None:
             if earlier.due > terminal.due:
                 raise ScriptError(
@@ -221,13 +230,14 @@ class OperationRecord:
 
     def request_cancel(self, now: datetime, next_seq: int) -> None:
         """Apply the cancel policy: best effort, asynchronous, and a no-op once done."""
+        if self.done:
+            return
         policy = self.cancel_policy
         if policy.mode is CancelMode.REFUSE:
             raise RpcError(policy.code, policy.message, reason="CANCEL_REFUSED", metadata={"operation": self.name})
-        self.history.append(Transition(now, "cancel requested", self.done))
-        if self.done or policy.mode is CancelMode.IGNORE or self.cancel_requested is not None:
+        if policy.mode is CancelMode.IGNORE or self.cancel_requested:
             return
-        self.cancel_requested = now
+        self.cancel_requested = True
         status = {"code": int(Code.CANCELLED), "message": CANCELLED_MESSAGE}
         step = Step(StepKind.CANCEL, next_seq, due=now + policy.after, metadata=policy.metadata,
                     result=("error", status))
