@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import re
 
@@ -56,20 +57,15 @@ class PageToken:
         """The position a token resumes after; INVALID_ARGUMENT if it is not one of ours or belongs elsewhere."""
         match = None
         if len(token) <= _MAX_TOKEN_LENGTH:
-            try:
-                raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-                match = _TOKEN.fullmatch(raw)
-            except (binascii.Error, ValueError):
-                match = None
-        valid = match is not None
-        if not valid:
+            with contextlib.suppress(binascii.Error, ValueError):  # not base64 or not ASCII: not one of ours
+                match = _TOKEN.fullmatch(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii"))
+        if match is None:
             raise RpcError.bad_request(
                 f"pageToken {token!r} is not a token this service issued; pass the nextPageToken of the "
                 "previous page unchanged, or omit it for the first page",
                 field="pageToken",
                 reason="INVALID_PAGE_TOKEN",
             )
-        assert match is not None
         after, binding = match.groups()
         if binding != cls._binding(parent, filter_text):
             raise RpcError.bad_request(
