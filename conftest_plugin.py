@@ -21,6 +21,8 @@ _OPTIONS = {
     "profile": "generic (default), earthengine, vertex or cancel-get-list",
     "virtual_time": "freeze time at the emulator's clock and make time.sleep advance it (default True)",
     "seed": "seed of the global random generator, so client jitter repeats (default 0; None leaves it alone)",
+    "grpc": "serve gRPC too, and require scripted payloads to pack into protobuf (default False; "
+            "emu.grpc_target does the same on first use)",
 }
 
 
@@ -32,7 +34,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def lro_emulator_server() -> Iterator[Emulator]:
-    """The emulator's server, shared by the session: stopping a werkzeug server costs up to a second."""
+    """The emulator's servers, shared by the session: stopping a werkzeug server costs up to a second.
+
+    gRPC starts on the first test that asks for it (``emu.grpc_target`` or the ``grpc`` marker option).
+    """
     emulator = Emulator().start()
     yield emulator
     emulator.stop()
@@ -42,11 +47,15 @@ def lro_emulator_server() -> Iterator[Emulator]:
 def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) -> Iterator[Emulator]:
     """A started `Emulator` with fresh state, under virtual time unless the marker says otherwise.
 
-    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed.
+    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed, grpc.
+    The fixture is synchronous, so it serves ``async def`` tests under pytest-asyncio and anyio too;
+    virtual time covers ``asyncio.sleep``.
     """
     options = _marker_options(request)
     emulator = lro_emulator_server
     emulator.reset(start=options.get("start"), profile=options.get("profile"))
+    if options.get("grpc", False):
+        emulator.start_grpc()
     seed = options.get("seed", 0)
     try:
         virtual = options.get("virtual_time", True)

@@ -15,7 +15,7 @@ import lro_emulator
 PACKAGE = pathlib.Path(lro_emulator.__file__).parent
 # The core decides everything and knows no transport; each of these modules is checked with all it imports.
 CORE = ("timeline", "scripting", "store", "service", "state", "filters", "paging", "clock", "codes",
-        "errors", "profiles", "protojson", "schemas", "calls", "routes")
+        "errors", "profiles", "protojson", "schemas", "calls", "routes", "starts", "protos")
 FORBIDDEN = {"werkzeug", "grpc", "pytest", "_pytest"}
 
 
@@ -51,7 +51,15 @@ def test_the_core_imports_no_transport_and_no_pytest(module: str) -> None:
         internal, external = imports_of(current)
         assert not external & FORBIDDEN, f"{current} (imported by {module}) imports {external & FORBIDDEN}"
         todo.extend(internal)
-    assert not seen & {"rest", "server", "emulator", "cli", "conftest_plugin"}, seen
+    assert not seen & {"rest", "server", "grpcserver", "emulator", "cli", "conftest_plugin"}, seen
+
+
+@pytest.mark.parametrize(("transport", "other"), [("rest", "grpc"), ("server", "grpc"), ("grpcserver", "werkzeug")])
+def test_the_transports_keep_apart(transport: str, other: str) -> None:
+    internal, external = imports_of(transport)
+
+    assert other not in external
+    assert not internal & {"rest", "server", "grpcserver"} - {transport}
 
 
 def test_the_import_checker_sees_a_forbidden_import() -> None:

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _users_ini(pytester: pytest.Pytester) -> None:
+    # A user's project with pytest-asyncio installed sets this, or pytest-asyncio warns at start-up.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
 USER_TESTS = '''
 import datetime, random, time
 import pytest

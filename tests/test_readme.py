@@ -21,6 +21,8 @@ def test_the_readme_has_examples_of_both_kinds() -> None:
 @pytest.mark.parametrize("block", TEST_BLOCKS, ids=[re.search(r"def (test_\w+)", b).group(1) for b in TEST_BLOCKS])  # type: ignore[union-attr]
 def test_a_readme_test_passes_as_a_users_test(pytester: pytest.Pytester, block: str) -> None:
     pytester.makepyfile(test_readme_example=block)
+    # A user's project with pytest-asyncio sets this, or pytest-asyncio warns (an error under -W error).
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
 
     result = pytester.runpytest("--strict-markers", "-W", "error")
 

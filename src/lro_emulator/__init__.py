@@ -13,6 +13,7 @@ from .errors import EmulatorFailure, RpcError, ScriptError
 from .profiles import PROFILES, Profile
 from .schemas import SchemaViolation
 from .scripting import Operation
+from .starts import Starter, StartRequest
 from .timecontrol import VirtualTime
 
 try:
@@ -33,6 +34,8 @@ __all__ = [
     "RpcError",
     "SchemaViolation",
     "ScriptError",
+    "StartRequest",
+    "Starter",
     "VirtualClock",
     "VirtualTime",
     "__version__",

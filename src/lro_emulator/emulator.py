@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from .calls import CallList
 from .clock import VirtualClock
-from .errors import EmulatorFailure
+from .errors import EmulatorFailure, ScriptError
 from .profiles import Profile
+from .protos import find_message_class
 from .rest import RestApp
 from .schemas import load_schemas
-from .scripting import Operation
+from .scripting import Operation, Payload
 from .server import HttpServer
+from .starts import HttpRule, ParentOf, Script, Starter, parse_grpc_method
 from .state import EmulatorState
 
 __all__ = ["DEFAULT_START", "Emulator"]
@@ -46,6 +47,8 @@ class Emulator:
         self._state = EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas)
         self._app = RestApp(lambda: self._state)
         self._http = HttpServer(self._app, host, port)
+        self._host = host
+        self._grpc: Any = None  # a GrpcServer once asked for: grpcio is an extra, imported only then
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -55,8 +58,31 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the port (idempotent)."""
+        """Stop serving and free the ports (idempotent)."""
         self._http.stop()
+        if self._grpc is not None:
+            self._grpc.stop()
+
+    def start_grpc(self) -> str:
+        """Serve gRPC too (idempotent) and return its target, ``127.0.0.1:PORT``.
+
+        Needs ``lro-emulator[grpc]``. From then on, until the next `reset`, every scripted payload
+        must pack into protobuf messages the process has registered: one that cannot is a
+        `ScriptError` where it is scripted (and operations scripted before are checked now).
+        """
+        __tracebackhide__ = True
+        if self._grpc is None:
+            try:
+                from .grpcserver import GrpcServer
+            except ImportError as error:
+                raise RuntimeError(
+                    f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
+                ) from None
+            self._grpc = GrpcServer(lambda: self._state, self._host)
+        self._state.require_types()
+        self._grpc.start()
+        target: str = self._grpc.target
+        return target
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -80,6 +106,15 @@ class Emulator:
     def url(self) -> str:
         """The REST endpoint, ``http://127.0.0.1:PORT`` (the emulator must be started)."""
         return self._http.url
+
+    @property
+    def grpc_target(self) -> str:
+        """The gRPC address, ``127.0.0.1:PORT``, for ``grpc.insecure_channel``; starts gRPC on first use.
+
+        See `start_grpc`.
+        """
+        __tracebackhide__ = True
+        return self.start_grpc()
 
     @property
     def wsgi_app(self) -> RestApp:
@@ -125,7 +160,7 @@ class Emulator:
     # -- scripting -----------------------------------------------------------------------------------
 
     def add_operation(
-        self, name: str | None = None, metadata: Mapping[str, Any] | None = None, *, parent: str | None = None
+        self, name: str | None = None, metadata: Payload | None = None, *, parent: str | None = None
     ) -> Operation:
         """Create a pending operation and return its handle.
 
@@ -134,6 +169,50 @@ class Emulator:
         """
         __tracebackhide__ = True
         return self._state.add_operation(name, metadata, parent=parent)
+
+    def on_start(
+        self,
+        *,
+        http: str | None = None,
+        grpc: str | None = None,
+        script: Script | None = None,
+        body: str | None = "*",
+        request_type: str | type | None = None,
+        parent: str | ParentOf = "parent",
+    ) -> Starter:
+        """Declare a method of the service under test that starts an operation, until the next `reset`.
+
+        ``http`` is a google.api.http rule, ``"POST /v1/{parent=projects/*/locations/*}/workflows"``,
+        whose ``body`` field takes the request body (``"*"``: the whole request; None: no body).
+        ``grpc`` is a full method name, ``"google.cloud.workflows.v1.Workflows/CreateWorkflow"``;
+        its request message is decoded as ``request_type`` (a message class or full name; by
+        default the method's name plus ``Request`` in its package), which the process must have
+        registered, by importing the client library. Give either or both.
+
+        Each call creates an operation under the request's ``parent`` field (or the field
+        ``parent`` names, or what a callable ``parent(request)`` returns), calls
+        ``script(operation, request)`` (a `StartRequest`), and answers the Operation as it is then.
+        A script that raises `RpcError` makes the call fail with it. Returns the `Starter`, whose
+        ``operations`` and ``requests`` list what each call created and sent.
+        """
+        __tracebackhide__ = True
+        if http is None and grpc is None:
+            raise ScriptError("on_start() needs http=, grpc= or both: the method that starts operations")
+        if script is not None and not callable(script):
+            raise ScriptError(f"script= must be a callable taking (operation, request), got {script!r}")
+        if not (isinstance(parent, str) or callable(parent)):
+            raise ScriptError(f"parent= must be a request field name or a callable, got {parent!r}")
+        rule = None if http is None else HttpRule.parse(http, body)
+        method = message_class = None
+        if grpc is not None:
+            method, default_type = parse_grpc_method(grpc)
+            message_class = _request_class(default_type if request_type is None else request_type)
+        elif request_type is not None:
+            raise ScriptError("request_type= describes a gRPC request; give grpc= with it")
+        starter = Starter(rule, method, message_class, script, parent)
+        with self._state.lock:
+            self._state.starts.add(starter)
+        return starter
 
     def operation(self, name: str) -> Operation:
         """The handle of an existing operation."""
@@ -147,3 +226,19 @@ class Emulator:
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"
         return f"<Emulator {self.profile.name} {where} at {self.clock.now().isoformat()}>"
+
+
+def _request_class(request_type: str | type) -> Any:
+    """The protobuf class of a gRPC request: a message class (protobuf or proto-plus) or a registered name."""
+    __tracebackhide__ = True
+    if isinstance(request_type, str):
+        try:
+            return find_message_class(request_type)
+        except LookupError as error:
+            raise ScriptError(str(error)) from None
+    if isinstance(request_type, type) and hasattr(request_type, "pb") and hasattr(request_type, "meta"):
+        return request_type.pb()  # proto-plus: its protobuf class
+    if isinstance(request_type, type) and hasattr(request_type, "DESCRIPTOR") and hasattr(request_type, "FromString"):
+        return request_type
+    raise ScriptError(f"request_type= must be a protobuf or proto-plus message class or a full message name, "
+                      f"got {request_type!r}")

@@ -21,6 +21,7 @@ from .errors import RpcError
 from .protojson import camel_case, parse_duration
 from .routes import CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
 from .schemas import SchemaViolation
+from .starts import Starter, StartRequest, set_field
 from .state import EmulatorState
 
 __all__ = ["MAX_BODY_BYTES", "RestApp", "error_envelope"]
@@ -69,26 +70,35 @@ class RestApp:
         request.max_content_length = MAX_BODY_BYTES
         state = self._state()
         arrived = state.clock.now()
-        endpoint: str | None = None
-        args: Mapping[str, Any] = {}
+        rpc: str | None = None
+        name: str | None = None
         try:
             if request.method == "HEAD":
                 # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
                 raise MethodNotAllowed(valid_methods=["GET", "POST", "DELETE"])
-            endpoint, args = URL_MAP.bind_to_environ(environ).match()
-            # A method the service lacks is UNIMPLEMENTED whatever the request holds.
-            state.service.require(_RPC_OF[endpoint])
-            handler = getattr(self, f"on_{endpoint}")
-            document = handler(state, request, **args)
+            try:
+                endpoint, args = URL_MAP.bind_to_environ(environ).match()
+            except (NotFound, MethodNotAllowed) as miss:
+                found = state.starts.match_http(request.method, request.path)
+                if found is None:
+                    raise miss from None
+                starter, variables = found
+                rpc = starter.rpc
+                document = self._start(state, request, starter, variables)
+                name = document["name"]
+            else:
+                rpc = _RPC_OF[endpoint]
+                name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
+                # A method the service lacks is UNIMPLEMENTED whatever the request holds.
+                state.service.require(rpc)
+                handler = getattr(self, f"on_{endpoint}")
+                document = handler(state, request, **args)
             status, code = 200, Code.OK
         except Exception as error:  # no request may produce a traceback or a bare 500
             failure = self._as_rpc_error(state, request, error)
             document, status, code = error_envelope(failure), failure.code.http_status, failure.code
         if status != 200:
             document = self._checked_envelope(state, document)
-        body = request.environ.get(_BODY_KEY)
-        rpc = _RPC_OF.get(endpoint) if endpoint else None
-        name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
         state.calls.record(Call(
             rpc=rpc,
             method=request.method,
@@ -99,7 +109,7 @@ class RestApp:
             time=arrived,
             headers={key.lower(): value for key, value in request.headers.items()},
             query=dict(request.args.items()),
-            body=body,
+            body=request.environ.get(_BODY_KEY),
         ))
         payload = json.dumps(document, separators=(",", ":")).encode()
         response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
@@ -147,6 +157,31 @@ class RestApp:
             raise RpcError.bad_request(f"timeout: {error}", field="timeout") from None
         return state.service.wait_operation(name, timeout)
 
+    @staticmethod
+    def _start(state: EmulatorState, request: Request, starter: Starter, variables: Mapping[str, str]) -> JSON:
+        """A declared starting method: the request message transcoded from path, query and body (AIP-127)."""
+        rule = starter.http
+        assert rule is not None
+        message: JSON = {}
+        body = _body(state, request, None, None) if rule.body is not None else None
+        if rule.body is None and request.get_data(cache=True).strip():
+            raise RpcError.bad_request(f"{rule.text} takes no request body", field="body")
+        if rule.body == "*" and body:
+            message.update(body)
+        for key in request.args:
+            if key in STANDARD_QUERY_PARAMETERS:
+                continue
+            values = request.args.getlist(key)
+            if len(values) > 1:
+                raise RpcError.bad_request(f"query parameter {key!r} was given more than once", field=key)
+            set_field(message, ".".join(camel_case(part) for part in key.split(".")), values[0])
+        if rule.body not in (None, "*") and body is not None:
+            set_field(message, rule.body, body)
+        for field, value in variables.items():
+            set_field(message, field, value)
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        return state.start(starter, StartRequest("http", rule.text, message, headers=headers))
+
     # -- helpers -------------------------------------------------------------------------------------
 
     @staticmethod
@@ -154,7 +189,7 @@ class RestApp:
         if isinstance(error, RpcError):
             return error
         if isinstance(error, HTTPException):
-            return _routing_error(request, error)
+            return _routing_error(state, request, error)
         state.problems.append(error)  # a bug of the emulator: answered INTERNAL, and it fails the test
         return RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
 
@@ -169,7 +204,7 @@ class RestApp:
         return document
 
 
-def _routing_error(request: Request, error: HTTPException) -> RpcError:
+def _routing_error(state: EmulatorState, request: Request, error: HTTPException) -> RpcError:
     """Routing and protocol failures, as AIP-193 errors a person can act on."""
     if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(sorted(m for m in error.valid_methods or () if m not in ("HEAD", "OPTIONS")))
@@ -179,7 +214,7 @@ def _routing_error(request: Request, error: HTTPException) -> RpcError:
     if isinstance(error, RequestEntityTooLarge):
         return RpcError.bad_request(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
     if isinstance(error, NotFound):
-        routes = "; ".join(f"{route.method} {route.template}" for route in ROUTES)
+        routes = "; ".join([f"{route.method} {route.template}" for route in ROUTES] + state.starts.http_rules())
         return RpcError(Code.NOT_FOUND,
                         f"no Operations method is served at {request.method} {request.path}; routes are: {routes}",
                         reason="ROUTE_NOT_FOUND")
@@ -223,8 +258,8 @@ def _convert(field: str, raw: str, kind: type) -> Any:
     return raw
 
 
-def _body(state: EmulatorState, request: Request, schema: str, name: str) -> JSON:
-    """The JSON body (empty means ``{}``), keys in camelCase, checked against its request schema."""
+def _body(state: EmulatorState, request: Request, schema: str | None, name: str | None) -> JSON:
+    """The JSON body (empty means ``{}``), keys in camelCase, checked against its request schema if any."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -246,6 +281,8 @@ def _body(state: EmulatorState, request: Request, schema: str, name: str) -> JSO
         )
     # proto3 JSON: null means the field is unset.
     camel = {camel_case(key): value for key, value in document.items() if value is not None}
+    if schema is None:
+        return camel
     try:
         state.schemas.validate(schema, camel)
     except SchemaViolation as violation:

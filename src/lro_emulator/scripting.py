@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .codes import Code, parse_code
 from .errors import ScriptError
 from .protojson import to_timedelta
+from .protos import is_message, message_to_json, pack_problem
 from .schemas import SchemaViolation
 from .timeline import CancelMode, CancelPolicy, OperationRecord, Step, StepKind, Transition
 
@@ -23,6 +24,8 @@ EMPTY_RESPONSE = {"@type": "type.googleapis.com/google.protobuf.Empty"}
 
 JSON = dict[str, Any]
 Seconds = float | int | timedelta
+#: A JSON object, or a protobuf or proto-plus message (packed as an ``Any``: its fields plus ``@type``).
+Payload = Mapping[str, Any] | Any
 
 
 class Operation:
@@ -69,7 +72,7 @@ class Operation:
             return list(self._record.history)
 
     def update(
-        self, *, metadata: Mapping[str, Any], at: Seconds | None = None, after_polls: int | None = None
+        self, *, metadata: Payload, at: Seconds | None = None, after_polls: int | None = None
     ) -> Operation:
         """Change metadata (merged key by key; a key set to None is removed)."""
         __tracebackhide__ = True
@@ -77,11 +80,11 @@ class Operation:
 
     def succeed(
         self,
-        response: Mapping[str, Any] | None = None,
+        response: Payload | None = None,
         *,
         at: Seconds | None = None,
         after_polls: int | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Payload | None = None,
     ) -> Operation:
         """Become done with ``response`` (an Any with ``@type``; google.protobuf.Empty when omitted)."""
         __tracebackhide__ = True
@@ -93,10 +96,10 @@ class Operation:
         code: str | int | Code,
         message: str = "",
         *,
-        details: Sequence[Mapping[str, Any]] = (),
+        details: Sequence[Payload] = (),
         at: Seconds | None = None,
         after_polls: int | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Payload | None = None,
     ) -> Operation:
         """Become done with an error: ``code`` by name or number, a message, and detail messages."""
         __tracebackhide__ = True
@@ -111,7 +114,7 @@ class Operation:
         if message:
             status["message"] = message
         if details:
-            status["details"] = list(details)
+            status["details"] = [message_to_json(d) if is_message(d) else d for d in details]
         payload = self._payload("status", status, "/error")
         return self._script(StepKind.FAIL, at, after_polls, metadata=metadata, result=("error", payload))
 
@@ -122,7 +125,7 @@ class Operation:
         after: Seconds = 0,
         code: str | int | Code = Code.FAILED_PRECONDITION,
         message: str = "The operation cannot be cancelled.",
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Payload | None = None,
     ) -> Operation:
         """How CancelOperation is answered.
 
@@ -170,10 +173,15 @@ class Operation:
     def _check_preview(self, step: Step) -> None:
         """The Operation as served once ``step`` fired must meet the schema; the fault's pointer is raised."""
         __tracebackhide__ = True
+        document = self._record.preview(step)
         try:
-            self._state.schemas.validate("operation", self._record.preview(step))
+            self._state.schemas.validate("operation", document)
         except SchemaViolation as violation:
             raise ScriptError(str(violation), pointer=violation.pointer) from None
+        if self._state.typed:
+            problem = pack_problem(document)
+            if problem:
+                raise ScriptError(f"this cannot be served over gRPC: {problem}")
 
     def _script(
         self,
@@ -230,8 +238,11 @@ def checked_payload(state: EmulatorState, schema: str | None, value: object, poi
     """Copy ``value`` through JSON (so later mutation by the test changes nothing) and check it.
 
     ``schema`` names the schema the value must meet on its own; None only requires a JSON object.
+    A protobuf or proto-plus message becomes the proto3 JSON of an ``Any`` packing it.
     """
     __tracebackhide__ = True
+    if is_message(value):
+        value = message_to_json(value)
     try:
         copied = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:

@@ -64,7 +64,7 @@ class OperationsService:
         self.require("GetOperation")
         with self.lock:
             record = self._lookup(name)
-            document = self._render(record)
+            document = self.render(record)
             record.record_poll(self.clock.now())
             return document
 
@@ -105,7 +105,7 @@ class OperationsService:
             more = False
             for record in self.store.scan(parent, after, wildcards=self.profile.cross_collection):
                 record.settle(now)
-                document = self._render(record)
+                document = self.render(record)
                 if not matches(document):
                     continue
                 if len(page) == size:
@@ -162,7 +162,7 @@ class OperationsService:
                     break
                 self.clock.advance_to(due)
                 record.settle(self.clock.now())
-            document = self._render(record)
+            document = self.render(record)
             record.record_poll(self.clock.now())
             return document
 
@@ -207,7 +207,8 @@ class OperationsService:
             return message + "; the emulator has no operations (was it deleted, or never scripted?)"
         return message + f" among the {len(names)} operation(s) the emulator has"
 
-    def _render(self, record: OperationRecord) -> JSON:
+    def render(self, record: OperationRecord) -> JSON:
+        """The Operation JSON of ``record``, checked against the schema once per state."""
         document = record.render()
         if not record.validated:
             self._check("operation", document)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 from typing import Any
 
 from .calls import CallList
 from .clock import VirtualClock
-from .errors import ScriptError
+from .codes import Code
+from .errors import RpcError, ScriptError
 from .profiles import Profile, get_profile
+from .protos import pack_problem
 from .schemas import Schemas
-from .scripting import Operation, checked_payload
+from .scripting import Operation, Payload, checked_payload
 from .service import OperationsService
+from .starts import Starter, StartRequest, StartTable
 from .store import OperationStore
 
 __all__ = ["EmulatorState"]
@@ -30,6 +33,9 @@ class EmulatorState:
         #: Schema violations in responses and emulator failures: each must fail the test that caused it.
         self.problems: list[Exception] = []
         self.reported = 0  # how many of the problems `Emulator.check` has already raised
+        self.starts = StartTable()
+        #: Whether scripted payloads must pack into protobuf messages (set once gRPC serves this state).
+        self.typed = False
         self.service = OperationsService(
             store=self.store,
             clock=self.clock,
@@ -39,7 +45,7 @@ class EmulatorState:
         )
 
     def add_operation(
-        self, name: str | None = None, metadata: Mapping[str, Any] | None = None, *, parent: str | None = None
+        self, name: str | None = None, metadata: Payload | None = None, *, parent: str | None = None
     ) -> Operation:
         """Create a pending operation (see `Emulator.add_operation`)."""
         __tracebackhide__ = True
@@ -55,18 +61,82 @@ class EmulatorState:
                 )
         else:
             collection = profile.default_parent if parent is None else parent
-            wildcard = isinstance(collection, str) and "-" in collection.split("/")
-            if not isinstance(collection, str) or not profile.accepts_parent(collection) or wildcard:
-                raise ScriptError(
-                    f"{collection!r} is not a collection of the {profile.name} profile; "
-                    f"use a parent like {' or '.join(profile.parent_patterns)}"
-                )
+            problem = self.parent_problem(collection)
+            if problem:
+                raise ScriptError(problem)
         payload = None if metadata is None else checked_payload(self, "any", metadata, "/metadata")
         with self.lock:
             if name is None:
                 name = self.store.new_name(collection)
             record = self.store.add(name, self.clock.now(), payload)
+        if self.typed:
+            self._check_packs(record.render(), record.name)
         return Operation(self, record)
+
+    def parent_problem(self, parent: object) -> str | None:
+        """Why operations cannot be created under ``parent``, or None."""
+        profile = self.profile
+        wildcard = isinstance(parent, str) and "-" in parent.split("/")
+        if not isinstance(parent, str) or not profile.accepts_parent(parent) or wildcard:
+            return (f"{parent!r} is not a collection of the {profile.name} profile; "
+                    f"use a parent like {' or '.join(profile.parent_patterns)}")
+        return None
+
+    # -- starting methods ------------------------------------------------------------------------
+
+    def start(self, starter: Starter, request: StartRequest) -> dict[str, Any]:
+        """Serve one call of a starting method: a new operation, scripted; its Operation JSON.
+
+        A script that raises `RpcError` makes the call fail with it; any other exception is a bug
+        of the test, answered INTERNAL and recorded as a problem. Either way the operation is not
+        created: the state is as before the call.
+        """
+        parent = starter.parent_of(request)
+        problem = self.parent_problem(parent)
+        if problem:
+            field = starter.parent if isinstance(starter.parent, str) else "parent"
+            raise RpcError.bad_request(f"the request's parent: {problem}", field=field, reason="INVALID_PARENT")
+        assert isinstance(parent, str)
+        request = dataclasses.replace(request, parent=parent)
+        with self.lock:
+            mark = self.store.checkpoint()
+            record = self.store.add(self.store.new_name(parent), self.clock.now(), None)
+            operation = Operation(self, record)
+            try:
+                if starter.script is not None:
+                    starter.script(operation, request)
+                record.settle(self.clock.now())
+                document = self.service.render(record)
+            except RpcError:
+                self.store.rollback(mark)
+                raise
+            except Exception as error:
+                self.store.rollback(mark)
+                self.problems.append(error)
+                raise RpcError(Code.INTERNAL, f"the script of {starter.rpc} raised {error!r}",
+                               reason="START_SCRIPT_FAILED") from None
+            starter.operations.append(operation)
+            starter.requests.append(request)
+        return document
+
+    # -- gRPC's needs ----------------------------------------------------------------------------
+
+    def require_types(self) -> None:
+        """From now on, scripted payloads must pack into protobuf messages; check those scripted so far."""
+        with self.lock:
+            if self.typed:
+                return
+            for record in self.store:
+                self._check_packs(record.render(), record.name)
+                for step in record.pending:
+                    self._check_packs(record.preview(step), record.name)
+            self.typed = True
+
+    def _check_packs(self, document: dict[str, Any], name: str) -> None:
+        __tracebackhide__ = True
+        problem = pack_problem(document)
+        if problem:
+            raise ScriptError(f"operation {name!r} cannot be served over gRPC: {problem}")
 
     def operation(self, name: str) -> Operation:
         """The handle of an existing operation; `KeyError` naming what exists otherwise."""

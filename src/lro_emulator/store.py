@@ -56,6 +56,21 @@ class OperationStore:
         self._by_parent.setdefault(record.parent, []).append(record)
         return record
 
+    def checkpoint(self) -> tuple[int, int, int]:
+        """A mark to `rollback` to: what a failed start must leave exactly as it was."""
+        return self._seq, self._generated, len(self._order)
+
+    def rollback(self, mark: tuple[int, int, int]) -> None:
+        """Forget every operation created since ``mark`` and rewind the counters, as if none had been."""
+        seq, generated, length = mark
+        for record in self._order[length:]:
+            self._by_name.pop(record.name, None)
+            self._by_parent[record.parent].remove(record)
+            if not self._by_parent[record.parent]:
+                del self._by_parent[record.parent]
+        del self._order[length:]
+        self._seq, self._generated = seq, generated
+
     def find(self, name: str) -> OperationRecord | None:
         """The live (not deleted) operation of that name, if any."""
         return self._by_name.get(name)

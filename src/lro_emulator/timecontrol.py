@@ -1,14 +1,19 @@
-"""Virtual time for the client code under test: frozen at the emulator's clock, moved by ``time.sleep``.
+"""Virtual time for the client code under test: frozen at the emulator's clock, moved by sleeping.
 
 freezegun freezes ``time.time``, ``monotonic``, ``datetime.now`` and friends but does not patch
 ``time.sleep``, so a polling loop under frozen time would sleep for real against a deadline that
-never comes. Here ``time.sleep`` advances the emulator's clock instead, and frozen time follows the
-clock on every move (including moves made by WaitOperation in the server thread). The global
-``random`` generator is seeded so that client jitter, and so poll counts, repeat exactly.
+never comes. Here ``time.sleep`` and ``asyncio.sleep`` advance the emulator's clock instead, and
+frozen time follows the clock on every move (including moves made by WaitOperation in the server
+thread). The event loop keeps real time (freezegun's ``real_asyncio``), so it still runs callbacks
+and I/O; a virtual ``asyncio.sleep`` yields to it once. grpcio keeps real time as well: it turns
+timeouts into absolute deadlines with ``time.time()``, which a frozen clock in the past would
+expire at once. The global ``random`` generator is seeded so that client jitter, and so poll
+counts, repeat exactly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from types import TracebackType
@@ -51,17 +56,20 @@ class VirtualTime:
         self._freezer: Any = None
         self._unsubscribe: Any = None
         self._real_sleep: Any = None
+        self._real_async_sleep: Any = None
 
     def __enter__(self) -> VirtualTime:
         try:
             self._random.__enter__()
             # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
-            self._freezer = freeze_time(self._clock.now(), real_asyncio=True)
+            self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=["grpc"])
             factory = self._freezer.start()
             self._unsubscribe = self._clock.subscribe(factory.move_to)
             # Stored on the object, not in a module global: freezegun rewrites module-level aliases.
             self._real_sleep = time.sleep
             time.sleep = self.sleep
+            self._real_async_sleep = asyncio.sleep
+            asyncio.sleep = self.async_sleep
         except BaseException:
             # Half-entered virtual time would leave the process frozen for every later test.
             self.__exit__(None, None, None)
@@ -75,9 +83,18 @@ class VirtualTime:
             raise ValueError("sleep length must be non-negative")
         self._clock.advance(delay)
 
+    async def async_sleep(self, delay: float, result: Any = None) -> Any:
+        """Advance the emulator's clock by ``delay`` (as ``asyncio.sleep`` does, negative means 0), then yield once."""
+        if delay > 0:
+            self._clock.advance(float(delay))
+        return await self._real_async_sleep(0, result)
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._real_async_sleep is not None:
+            asyncio.sleep = self._real_async_sleep
+            self._real_async_sleep = None
         if self._real_sleep is not None:
             time.sleep = self._real_sleep
             self._real_sleep = None

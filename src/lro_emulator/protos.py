@@ -1,0 +1,99 @@
+"""Protocol Buffers interop: message objects as proto3 JSON, and whether JSON packs into ``Any``.
+
+The emulator keeps every payload as proto3 JSON. A test may hand it protobuf or proto-plus message
+objects instead, and a gRPC client needs each ``@type`` to name a message this process has
+registered (by importing the client library's types). protobuf is imported only when one of these
+is needed: a REST-only user never needs it installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["find_message_class", "is_message", "message_to_json", "pack_problem", "register_common_types"]
+
+_INSTALL_HINT = "protobuf is not installed; install lro-emulator[grpc] to use protobuf messages and gRPC"
+
+
+def is_message(value: object) -> bool:
+    """Whether ``value`` is a protobuf message or a proto-plus message (without importing either)."""
+    kind = type(value)
+    if hasattr(kind, "pb") and hasattr(kind, "meta") and hasattr(value, "_pb"):
+        return True  # proto-plus
+    return hasattr(value, "DESCRIPTOR") and hasattr(value, "SerializeToString")
+
+
+def message_to_json(value: Any) -> dict[str, Any]:
+    """A message as the proto3 JSON of an ``Any`` packing it: its fields plus ``@type``.
+
+    An ``Any`` is taken as it is, not packed twice.
+    """
+    from google.protobuf import any_pb2, json_format
+
+    message = type(value).pb(value) if hasattr(value, "_pb") else value
+    if message.DESCRIPTOR.full_name == "google.protobuf.Any":
+        packed = message
+    else:
+        packed = any_pb2.Any()
+        packed.Pack(message)
+    document: dict[str, Any] = json_format.MessageToDict(packed)
+    return document
+
+
+def pack_problem(operation: dict[str, Any]) -> str | None:
+    """Why ``operation`` (proto3 JSON) cannot become a ``google.longrunning.Operation``, or None if it can.
+
+    Every ``@type`` inside must name a message registered in this process, and its fields must
+    be that message's.
+    """
+    try:
+        from google.longrunning import operations_pb2
+        from google.protobuf import json_format
+    except ImportError:
+        return _INSTALL_HINT
+    register_common_types()
+    try:
+        json_format.ParseDict(operation, operations_pb2.Operation())
+    except json_format.ParseError as error:
+        text = str(error)
+        if "Can not find message descriptor by type_url" in text:
+            type_url = text.split("type_url:", 1)[1].split(" at ", 1)[0].strip()
+            return (
+                f"{type_url} is not a message type this process has registered, so gRPC cannot pack it into "
+                "an Any; import the module that defines it (the client library's types) before scripting"
+            )
+        return f"it does not pack into protobuf messages: {text}"
+    return None
+
+
+def register_common_types() -> None:
+    """Import the well-known types and ``google.rpc`` details, so JSON naming them packs into ``Any``.
+
+    A client process has them whenever it uses them; the emulator must not depend on the test
+    having imported them first.
+    """
+    from google.protobuf import (  # noqa: F401  (imported for their registration)
+        duration_pb2,
+        empty_pb2,
+        field_mask_pb2,
+        struct_pb2,
+        timestamp_pb2,
+        wrappers_pb2,
+    )
+    from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401
+
+
+def find_message_class(full_name: str) -> Any:
+    """The protobuf class of a registered message type; `LookupError` saying what to import otherwise."""
+    try:
+        from google.protobuf import descriptor_pool, message_factory
+    except ImportError:
+        raise LookupError(_INSTALL_HINT) from None
+    try:
+        descriptor = descriptor_pool.Default().FindMessageTypeByName(full_name)
+    except KeyError:
+        raise LookupError(
+            f"no message type {full_name} is registered in this process; import the client library that "
+            "defines it first, or pass request_type="
+        ) from None
+    return message_factory.GetMessageClass(descriptor)
