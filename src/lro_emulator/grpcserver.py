@@ -114,15 +114,19 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             starter = state.starts.by_grpc_method(method)
             if service == OPERATIONS_SERVICE and short in RPCS:
                 rpc = short
-                request = _decode(_REQUESTS[rpc], raw)
-                body = json_format.MessageToDict(request)
-                name = request.name
+                # A method the service lacks is UNIMPLEMENTED whatever the request holds.
                 state.service.require(rpc)
+                request = _decode(_REQUESTS[rpc], raw)
+                body = _as_json(request)
+                name = request.name
                 payload = self._call(state, rpc, request).SerializeToString()
             elif starter is not None:
                 rpc = starter.rpc
                 request = _decode(starter.request_type, raw)
-                body = json_format.MessageToDict(request)
+                body = _as_json(request)
+                if body is None:
+                    raise RpcError.bad_request(f"the request is not a valid {request.DESCRIPTOR.full_name}: a value "
+                                               "is out of range for its type", field="request")
                 document = state.start(starter, StartRequest("grpc", rpc, body, headers=headers))
                 name = document["name"]
                 payload = _message(state, document, operations_pb2.Operation).SerializeToString()
@@ -177,6 +181,15 @@ def _decode(kind: Any, raw: bytes) -> Message:
         name = kind.DESCRIPTOR.full_name
         raise RpcError.bad_request(f"the request is not a valid {name}: {error}", field="request") from None
     return message
+
+
+def _as_json(message: Message) -> dict[str, Any] | None:
+    """The request as proto3 JSON for the call log, or None when a value has no JSON form (an invalid Duration)."""
+    try:
+        document: dict[str, Any] = json_format.MessageToDict(message)
+    except json_format.Error:
+        return None
+    return document
 
 
 def _timeout(duration: Any) -> timedelta:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["find_message_class", "is_message", "message_to_json", "pack_problem", "register_common_types"]
+__all__ = [
+    "canonical_json", "find_message_class", "is_message", "message_to_json", "pack_problem", "register_common_types",
+]
 
 _INSTALL_HINT = "protobuf is not installed; install lro-emulator[grpc] to use protobuf messages and gRPC"
 
@@ -81,6 +83,22 @@ def register_common_types() -> None:
         wrappers_pb2,
     )
     from google.rpc import code_pb2, error_details_pb2, status_pb2  # noqa: F401
+
+
+def canonical_json(message_class: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` read as ``message_class`` and written back: the proto3 JSON a decoded gRPC request gives.
+
+    Enums by name, int64 as strings, camelCase names. `ValueError` if it is not such a message.
+    """
+    from google.protobuf import json_format
+
+    message = message_class()
+    try:
+        json_format.ParseDict(document, message)
+    except json_format.ParseError as error:
+        raise ValueError(str(error)) from None
+    result: dict[str, Any] = json_format.MessageToDict(message)
+    return result
 
 
 def find_message_class(full_name: str) -> Any:

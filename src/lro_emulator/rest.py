@@ -19,6 +19,7 @@ from .calls import Call
 from .codes import Code
 from .errors import RpcError
 from .protojson import camel_case, parse_duration
+from .protos import canonical_json
 from .routes import CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
 from .schemas import SchemaViolation
 from .starts import Starter, StartRequest, set_field
@@ -175,10 +176,17 @@ class RestApp:
             if len(values) > 1:
                 raise RpcError.bad_request(f"query parameter {key!r} was given more than once", field=key)
             set_field(message, ".".join(camel_case(part) for part in key.split(".")), values[0])
-        if rule.body not in (None, "*") and body is not None:
+        if rule.body not in (None, "*") and body:
             set_field(message, rule.body, body)
         for field, value in variables.items():
             set_field(message, field, value)
+        if starter.request_type is not None:
+            # REST clients send enums as numbers (enum-encoding=int); the script sees what gRPC would give.
+            try:
+                message = canonical_json(starter.request_type, message)
+            except ValueError as error:
+                kind = starter.request_type.DESCRIPTOR.full_name
+                raise RpcError.bad_request(f"the request is not a valid {kind}: {error}", field="body") from None
         headers = {key.lower(): value for key, value in request.headers.items()}
         return state.start(starter, StartRequest("http", rule.text, message, headers=headers))
 

@@ -16,6 +16,7 @@ from .scripting import Operation, Payload, checked_payload
 from .service import OperationsService
 from .starts import Starter, StartRequest, StartTable
 from .store import OperationStore
+from .timeline import Step, StepKind
 
 __all__ = ["EmulatorState"]
 
@@ -66,11 +67,12 @@ class EmulatorState:
                 raise ScriptError(problem)
         payload = None if metadata is None else checked_payload(self, "any", metadata, "/metadata")
         with self.lock:
+            if self.typed and payload is not None:  # before a name is generated or the store holds it
+                label = name or f"new under {collection}"
+                self._check_packs({"name": label, "metadata": payload}, label)
             if name is None:
                 name = self.store.new_name(collection)
             record = self.store.add(name, self.clock.now(), payload)
-        if self.typed:
-            self._check_packs(record.render(), record.name)
         return Operation(self, record)
 
     def parent_problem(self, parent: object) -> str | None:
@@ -91,12 +93,12 @@ class EmulatorState:
         of the test, answered INTERNAL and recorded as a problem. Either way the operation is not
         created: the state is as before the call.
         """
-        parent = starter.parent_of(request)
+        parent = self._parent_of(starter, request)
         problem = self.parent_problem(parent)
         if problem:
             field = starter.parent if isinstance(starter.parent, str) else "parent"
             raise RpcError.bad_request(f"the request's parent: {problem}", field=field, reason="INVALID_PARENT")
-        assert isinstance(parent, str)
+        assert isinstance(parent, str)  # parent_problem accepts strings only
         request = dataclasses.replace(request, parent=parent)
         with self.lock:
             mark = self.store.checkpoint()
@@ -112,12 +114,27 @@ class EmulatorState:
                 raise
             except Exception as error:
                 self.store.rollback(mark)
-                self.problems.append(error)
-                raise RpcError(Code.INTERNAL, f"the script of {starter.rpc} raised {error!r}",
-                               reason="START_SCRIPT_FAILED") from None
+                raise self._test_bug(starter, "script", error) from None
             starter.operations.append(operation)
             starter.requests.append(request)
         return document
+
+    def _parent_of(self, starter: Starter, request: StartRequest) -> object:
+        """The request's parent; a ``parent=`` callable that fails is the test's bug, like a failing script."""
+        if not callable(starter.parent):
+            return starter.parent_of(request)  # what the request holds there, if anything: the client's to get right
+        try:
+            value = starter.parent_of(request)
+            if not isinstance(value, str):
+                raise TypeError(f"it returned {value!r}, not a string")
+        except Exception as error:
+            raise self._test_bug(starter, "parent=", error) from None
+        return value
+
+    def _test_bug(self, starter: Starter, what: str, error: Exception) -> RpcError:
+        """A failure of the test's own code while serving a start: INTERNAL, and a problem that fails the test."""
+        self.problems.append(error)
+        return RpcError(Code.INTERNAL, f"the {what} of {starter.rpc} raised {error!r}", reason="START_SCRIPT_FAILED")
 
     # -- gRPC's needs ----------------------------------------------------------------------------
 
@@ -130,6 +147,10 @@ class EmulatorState:
                 self._check_packs(record.render(), record.name)
                 for step in record.pending:
                     self._check_packs(record.preview(step), record.name)
+                if record.cancel_policy.metadata is not None:
+                    cancel = Step(StepKind.CANCEL, 0, metadata=record.cancel_policy.metadata,
+                                  result=("error", {"code": int(Code.CANCELLED)}))
+                    self._check_packs(record.preview(cancel), record.name)
             self.typed = True
 
     def _check_packs(self, document: dict[str, Any], name: str) -> None:

@@ -61,15 +61,20 @@ class OperationStore:
         return self._seq, self._generated, len(self._order)
 
     def rollback(self, mark: tuple[int, int, int]) -> None:
-        """Forget every operation created since ``mark`` and rewind the counters, as if none had been."""
-        seq, generated, length = mark
+        """Forget every operation created since ``mark`` and rewind name generation, as if none had been.
+
+        Sequence numbers are not rewound: steps scripted meanwhile on other operations keep theirs,
+        and a gap in the numbering is invisible.
+        """
+        _, generated, length = mark
         for record in self._order[length:]:
+            record.deleted = True  # a handle kept from the failed start can no longer be scripted
             self._by_name.pop(record.name, None)
             self._by_parent[record.parent].remove(record)
             if not self._by_parent[record.parent]:
                 del self._by_parent[record.parent]
         del self._order[length:]
-        self._seq, self._generated = seq, generated
+        self._generated = generated
 
     def find(self, name: str) -> OperationRecord | None:
         """The live (not deleted) operation of that name, if any."""

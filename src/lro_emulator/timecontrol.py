@@ -14,6 +14,7 @@ counts, repeat exactly.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from types import TracebackType
@@ -55,21 +56,25 @@ class VirtualTime:
         self._random = SeededRandom(seed)
         self._freezer: Any = None
         self._unsubscribe: Any = None
-        self._real_sleep: Any = None
-        self._real_async_sleep: Any = None
+        # The genuine functions, kept on the object (freezegun rewrites module-level aliases) and kept after
+        # exit: code that did `from time import sleep` while time was virtual still holds our functions,
+        # which then pass through to these.
+        self._real_sleep: Any = time.sleep
+        self._real_async_sleep: Any = asyncio.sleep
+        self._active = False
 
     def __enter__(self) -> VirtualTime:
         try:
             self._random.__enter__()
             # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
-            self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=["grpc"])
+            # grpc keeps real time for its deadlines; pytest's own timing (--durations) stays real too.
+            self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=["grpc", "_pytest.timing"])
             factory = self._freezer.start()
             self._unsubscribe = self._clock.subscribe(factory.move_to)
-            # Stored on the object, not in a module global: freezegun rewrites module-level aliases.
-            self._real_sleep = time.sleep
+            self._real_sleep, self._real_async_sleep = time.sleep, asyncio.sleep
             time.sleep = self.sleep
-            self._real_async_sleep = asyncio.sleep
             asyncio.sleep = self.async_sleep
+            self._active = True
         except BaseException:
             # Half-entered virtual time would leave the process frozen for every later test.
             self.__exit__(None, None, None)
@@ -77,14 +82,23 @@ class VirtualTime:
         return self
 
     def sleep(self, seconds: float | SupportsIndex) -> None:
-        """Advance the emulator's clock by ``seconds`` instead of sleeping."""
+        """Advance the emulator's clock by ``seconds`` instead of sleeping (a real sleep once exited)."""
+        if not self._active:
+            self._real_sleep(seconds)
+            return
         delay = float(seconds)
         if delay < 0:
             raise ValueError("sleep length must be non-negative")
         self._clock.advance(delay)
 
     async def async_sleep(self, delay: float, result: Any = None) -> Any:
-        """Advance the emulator's clock by ``delay`` (as ``asyncio.sleep`` does, negative means 0), then yield once."""
+        """Advance the emulator's clock by ``delay`` (as ``asyncio.sleep`` does, negative means 0), then yield once.
+
+        An infinite delay waits, for real, until cancelled, as ``asyncio.sleep(math.inf)`` does; once
+        exited, this is the real ``asyncio.sleep``.
+        """
+        if not self._active or not math.isfinite(delay):
+            return await self._real_async_sleep(delay, result)
         if delay > 0:
             self._clock.advance(float(delay))
         return await self._real_async_sleep(0, result)
@@ -92,12 +106,10 @@ class VirtualTime:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._real_async_sleep is not None:
+        if self._active:
             asyncio.sleep = self._real_async_sleep
-            self._real_async_sleep = None
-        if self._real_sleep is not None:
             time.sleep = self._real_sleep
-            self._real_sleep = None
+            self._active = False
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

@@ -254,10 +254,15 @@ class OperationRecord:
 
 
 def _merge(base: JSON | None, update: Mapping[str, Any] | None) -> JSON | None:
-    """Shallow merge of metadata; a key set to None is removed (null means unset in proto3 JSON)."""
+    """Shallow merge of metadata; a key set to None is removed (null means unset in proto3 JSON).
+
+    An update with an ``@type`` is a whole message and replaces the metadata: merging two messages
+    would mix their types' fields, and a message cannot express "back to the default" (proto3 JSON
+    leaves such fields out).
+    """
     if update is None:
         return base
-    merged = dict(base or {})
+    merged = {} if "@type" in update else dict(base or {})
     for key, value in update.items():
         if value is None:
             merged.pop(key, None)
