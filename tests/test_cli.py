@@ -26,9 +26,11 @@ def console_script() -> str:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The console script serving on free ports; the first line it prints, as it was printed."""
+    extra = list(getattr(request, "param", []))
     process = subprocess.Popen(
-        [console_script(), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [console_script(), "--port", "0", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     watchdog = threading.Timer(30, process.kill)  # a hung server must not hang the suite
     watchdog.start()
@@ -37,7 +39,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
         first = process.stdout.readline()
         match = re.search(r"serving on (http://127\.0\.0\.1:\d+)", first)
         assert match, f"unexpected first line: {first!r} (stderr: {process.stderr.read() if process.stderr else ''})"
-        yield process, match.group(1)
+        yield process, first
     finally:
         if process.poll() is None:
             process.kill()
@@ -53,8 +55,15 @@ def fetch(url: str, method: str = "GET") -> Any:
         return json.loads(response.read())
 
 
+def url_of(first_line: str) -> str:
+    found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", first_line)
+    assert found is not None
+    return found.group(1)
+
+
 def test_serve_runs_the_demo_until_interrupted(served: tuple[subprocess.Popen[str], str]) -> None:
-    process, url = served
+    process, first = served
+    url = url_of(first)
 
     listed = fetch(f"{url}/v1/{DEMO.rsplit('/', 1)[0]}/operations")
     polls = [fetch(f"{url}/v1/{DEMO}/training") for _ in range(4)]
@@ -75,3 +84,26 @@ def test_a_bad_option_is_a_clear_error() -> None:
 
     assert result.returncode == 2
     assert "not an RFC 3339 timestamp" in result.stderr
+
+
+@pytest.mark.parametrize("served", [["--grpc-port", "0"]], indirect=True)
+def test_serve_answers_grpc_too_from_the_same_state(served: tuple[subprocess.Popen[str], str]) -> None:
+    import grpc
+    from google.longrunning import operations_pb2, operations_pb2_grpc
+    from google.protobuf import duration_pb2
+
+    process, first = served
+    target = re.search(r"and gRPC on (127\.0\.0\.1:\d+)", first)
+    assert target is not None, first
+
+    with grpc.insecure_channel(target.group(1)) as channel:
+        stub = operations_pb2_grpc.OperationsStub(channel)
+        hour = duration_pb2.Duration(seconds=3600)
+        request = operations_pb2.WaitOperationRequest(name=f"{DEMO}/hour-long", timeout=hour)
+        waited = stub.WaitOperation(request, timeout=10)
+    over_rest = fetch(f"{url_of(first)}/v1/{DEMO}/hour-long")
+    process.send_signal(signal.SIGINT)
+
+    assert waited.done
+    assert over_rest["done"] is True  # the wait over gRPC moved the clock REST answers from
+    assert process.wait(timeout=10) == 0

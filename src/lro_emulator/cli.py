@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)")
+    parser.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
+                        help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="generic", help="service profile")
     parser.add_argument("--start", default=DEFAULT_START, help="where the virtual clock starts (RFC 3339)")
     parser.add_argument("--no-demo", action="store_true", help="start with no operations")
@@ -33,16 +35,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     try:
-        emulator = Emulator(start=args.start, profile=args.profile, host=args.host, port=args.port)
-        demo = not args.no_demo and args.profile == "generic"
+        emulator = Emulator(start=args.start, profile=args.profile, host=args.host, port=args.port,
+                            grpc_port=args.grpc_port or 0)
+    except ValueError as error:
+        print(f"lro-emulator: {error}", file=sys.stderr)
+        return 2
+    demo = not args.no_demo and args.profile == "generic"
+    try:
         if demo:
             load_demo(emulator.state)
         emulator.start()
-    except (OSError, ValueError) as error:
+        target = None if args.grpc_port is None else emulator.start_grpc()
+    except (OSError, ValueError, RuntimeError) as error:  # a port in use, grpcio missing
+        emulator.stop()
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2
     url = emulator.url
-    print(f"lro-emulator ({args.profile} profile) serving on {url}", flush=True)
+    grpc_note = "" if target is None else f" and gRPC on {target}"
+    print(f"lro-emulator ({args.profile} profile) serving on {url}{grpc_note}", flush=True)
     if demo:
         print(f"""
 Try:

@@ -28,7 +28,8 @@ class Emulator:
     """A scriptable ``google.longrunning.Operations`` service on a virtual clock.
 
     Use it as a context manager (or `start`/`stop`); it serves REST on ``127.0.0.1`` at a free
-    port unless given one. `reset` gives it fresh state without restarting the server.
+    port unless given one, and gRPC (at ``grpc_port``, free by default) once `start_grpc` or
+    `grpc_target` asks for it. `reset` gives it fresh state without restarting the servers.
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class Emulator:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        grpc_port: int = 0,
     ) -> None:
         self._schemas = load_schemas()
         self._start = start
@@ -48,6 +50,7 @@ class Emulator:
         self._app = RestApp(lambda: self._state)
         self._http = HttpServer(self._app, host, port)
         self._host = host
+        self._grpc_port = grpc_port
         self._grpc: Any = None  # a GrpcServer once asked for: grpcio is an extra, imported only then
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -78,7 +81,7 @@ class Emulator:
                 raise RuntimeError(
                     f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
                 ) from None
-            self._grpc = GrpcServer(lambda: self._state, self._host)
+            self._grpc = GrpcServer(lambda: self._state, self._host, self._grpc_port)
         self._state.require_types()
         self._grpc.start()
         target: str = self._grpc.target
