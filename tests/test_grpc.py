@@ -570,3 +570,34 @@ def test_a_rest_only_test_after_grpc_tests_still_accepts_unregistered_types(lro_
     assert rest_get(lro_emulator, op.name).json() == {
         "name": op.name, "metadata": {**UNREGISTERED, "state": "DONE"}, "done": True, "response": UNREGISTERED
     }
+
+
+@pytest.mark.parametrize(
+    "request_of",
+    [
+        pytest.param(lambda: operations_pb2.ListOperationsRequest(name="projects/p", filter="x" * 4000 + "="),
+                     id="longest-filter"),
+        pytest.param(lambda: operations_pb2.GetOperationRequest(name="projects/p/operations/" + "n" * 4000),
+                     id="very-long-name"),
+    ],
+)
+def test_an_error_echoing_a_long_request_still_fits_its_trailer(
+    lro_emulator: Emulator, stub: Stub, request_of: Callable[[], Message]
+) -> None:
+    lro_emulator.add_operation("projects/p/operations/" + "n" * 3999)  # a near miss the message would also name
+    request = request_of()
+    method = stub.ListOperations if isinstance(request, operations_pb2.ListOperationsRequest) else stub.GetOperation
+
+    error = failure(lambda: method(request, timeout=10))
+
+    assert error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    status = status_of(error)
+    assert status.code == error.code().value[0]
+    assert len(status.message) <= 1000
+    assert detail(error, error_details_pb2.ErrorInfo).domain == "lro-emulator"
+
+
+@pytest.mark.parametrize(("field", "value"), [("port", -1), ("grpc_port", 70000), ("grpc_port", True)])
+def test_a_port_out_of_range_is_refused_when_the_emulator_is_made(field: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be a TCP port number"):
+        Emulator(**{field: value})

@@ -192,8 +192,10 @@ def test_a_bad_http_rule_is_refused_where_it_is_declared(lro_emulator: Emulator,
                      "request_type= must be a protobuf or proto-plus message class", id="request-type-not-message"),
         pytest.param({"grpc": CREATE, "request_type": CreateWorkflowRequest()},
                      "request_type= must be a protobuf or proto-plus message class", id="request-type-instance"),
-        pytest.param({"http": CREATE_RULE, "request_type": CreateWorkflowRequest},
-                     "request_type= describes a gRPC request; give grpc= with it", id="request-type-without-grpc"),
+        pytest.param({"grpc": CREATE, "body": "workflow"}, "body= describes the REST binding; give http= with it",
+                     id="body-without-http"),
+        pytest.param({"grpc": "google.longrunning.Operations/GetOperation"},
+                     "is the Operations API the emulator itself serves", id="grpc-operations-method"),
         pytest.param({"http": CREATE_RULE, "body": "work flow"}, "body= must be '*', a request field name, or None",
                      id="bad-body-field"),
         pytest.param({"http": CREATE_RULE, "script": 42}, "script= must be a callable", id="script-not-callable"),
@@ -597,7 +599,7 @@ def test_a_grpc_request_without_a_parent_is_invalid(lro_emulator: Emulator) -> N
     answer = create_workflow(lro_emulator, "grpc", workflow_request(parent=""))
 
     assert answer.code == "INVALID_ARGUMENT"
-    assert "the request's parent: None is not a collection of the generic profile" in answer.message
+    assert "the request has no parent field" in answer.message
     assert answer.detail(BAD_REQUEST)["fieldViolations"][0]["field"] == "parent"
     assert answer.detail(ERROR_INFO)["reason"] == "INVALID_PARENT"
     assert lro_emulator.operations == []
@@ -611,7 +613,7 @@ def test_a_rest_request_without_a_parent_is_invalid(lro_emulator: Emulator) -> N
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["status"], error["details"][0]["reason"]) == ("INVALID_ARGUMENT", "INVALID_PARENT")
-    assert "the request's parent: None is not a collection of the generic profile" in error["message"]
+    assert "the request has no parent field" in error["message"]
     assert error["details"][1]["fieldViolations"][0]["field"] == "parent"
     assert lro_emulator.operations == []
 
@@ -814,3 +816,97 @@ def test_a_start_creates_the_operation_at_the_virtual_now(lro_emulator: Emulator
     assert op.created == lro_emulator.calls[0].time == lro_emulator.clock.now() - timedelta(seconds=60)
     assert "done" not in pending
     assert finished["done"] is True
+
+
+# -- what a test's own code may do wrong inside a script -------------------------------------------------------
+
+
+def _fails_the_test(op: Operation, request: StartRequest) -> None:
+    pytest.fail("a script gave up")
+
+
+def _exits(op: Operation, request: StartRequest) -> None:
+    raise SystemExit(3)
+
+
+def _refuses_with_ok(op: Operation, request: StartRequest) -> None:
+    raise RpcError(Code.OK, "not an error")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("script", [_fails_the_test, _exits, _refuses_with_ok], ids=["pytest-fail", "exit", "ok"])
+def test_a_script_that_escapes_with_anything_answers_internal_and_creates_nothing(
+    lro_emulator: Emulator, transport: str, script: Callable[[Operation, StartRequest], None]
+) -> None:
+    declare_create(lro_emulator, script)
+
+    answer = create_workflow(lro_emulator, transport, workflow_request())
+
+    assert answer.code == "INTERNAL"
+    assert CREATE in answer.message
+    assert lro_emulator.operations == []
+    assert len(lro_emulator.problems) == 1
+    with pytest.raises(EmulatorFailure):
+        lro_emulator.check()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_refusal_may_carry_message_objects_as_details(lro_emulator: Emulator, transport: str) -> None:
+    from google.protobuf import duration_pb2
+    from google.rpc import error_details_pb2
+
+    def busy(op: Operation, request: StartRequest) -> None:
+        retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=30))
+        raise RpcError(Code.UNAVAILABLE, "try later", details=[retry])
+
+    declare_create(lro_emulator, busy)
+
+    answer = create_workflow(lro_emulator, transport, workflow_request())
+
+    assert (answer.code, answer.message) == ("UNAVAILABLE", "try later")
+    assert answer.detail("type.googleapis.com/google.rpc.RetryInfo")["retryDelay"] == "30s"
+    assert lro_emulator.operations == []
+
+
+def test_a_refusal_whose_details_cannot_be_packed_is_the_tests_bug_over_grpc(lro_emulator: Emulator) -> None:
+    def refuse(op: Operation, request: StartRequest) -> None:
+        raise RpcError(Code.ABORTED, "busy", details=[{"@type": "type.googleapis.com/example.v1.Unknown", "a": 1}])
+
+    declare_create(lro_emulator, refuse)
+
+    answer = create_workflow(lro_emulator, "grpc", workflow_request())
+
+    assert answer.code == "INTERNAL"
+    assert "cannot be sent over gRPC" in answer.message
+    assert "example.v1.Unknown" in str(lro_emulator.problems)
+    with pytest.raises(EmulatorFailure):
+        lro_emulator.check()
+
+
+def test_an_unpackable_start_over_grpc_creates_nothing_even_on_an_untyped_state(lro_emulator: Emulator) -> None:
+    target = lro_emulator.grpc_target
+    lro_emulator.reset()  # the server keeps serving; the new state has not been asked to check types
+    declare_create(lro_emulator, lambda op, request: op.update(metadata={"@type": "type.googleapis.com/x.Y"}))
+
+    with grpc.insecure_channel(target) as channel:
+        call = channel.unary_unary(f"/{CREATE}", request_serializer=CreateWorkflowRequest.serialize,
+                                   response_deserializer=operations_pb2.Operation.FromString)
+        with pytest.raises(grpc.RpcError) as raised:
+            call(workflow_request())
+
+    assert raised.value.code() == grpc.StatusCode.INTERNAL
+    assert "x.Y is not a message type this process has registered" in raised.value.details()
+    assert lro_emulator.operations == []
+    with pytest.raises(EmulatorFailure):
+        lro_emulator.check()
+
+
+def test_request_type_without_grpc_reads_a_rest_message_as_grpc_would(lro_emulator: Emulator, http: Client) -> None:
+    seen: list[StartRequest] = []
+    lro_emulator.on_start(http=CREATE_RULE, body="workflow", request_type=CreateWorkflowRequest, script=record(seen))
+
+    # Google's REST clients send enums as numbers; 2 is LOG_ERRORS_ONLY.
+    response = http.post(f"/v1/{PARENT}/workflows?workflowId=wf-1", json={"callLogLevel": 2})
+
+    assert response.status_code == 200, response.json
+    assert seen[0].message["workflow"] == {"callLogLevel": "LOG_ERRORS_ONLY"}

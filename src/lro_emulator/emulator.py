@@ -41,6 +41,9 @@ class Emulator:
         port: int = 0,
         grpc_port: int = 0,
     ) -> None:
+        for label, number in (("port", port), ("grpc_port", grpc_port)):
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
+                raise ValueError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
         self._schemas = load_schemas()
         self._start = start
         self._profile = profile
@@ -190,7 +193,8 @@ class Emulator:
         ``grpc`` is a full method name, ``"google.cloud.workflows.v1.Workflows/CreateWorkflow"``;
         its request message is decoded as ``request_type`` (a message class or full name; by
         default the method's name plus ``Request`` in its package), which the process must have
-        registered, by importing the client library. Give either or both.
+        registered, by importing the client library. Give either or both. With ``request_type``,
+        a REST call's message is read as that type too, so the script sees what gRPC would give.
 
         Each call creates an operation under the request's ``parent`` field (or the field
         ``parent`` names, or what a callable ``parent(request)`` returns), calls
@@ -209,9 +213,15 @@ class Emulator:
         method = message_class = None
         if grpc is not None:
             method, default_type = parse_grpc_method(grpc)
+            if method.startswith("/google.longrunning.Operations/"):
+                raise ScriptError(f"{grpc} is the Operations API the emulator itself serves; declare the method of "
+                                  "your service that starts an operation")
             message_class = _request_class(default_type if request_type is None else request_type)
         elif request_type is not None:
-            raise ScriptError("request_type= describes a gRPC request; give grpc= with it")
+            # REST only: the request type still reads the message as gRPC would (enums by name, typed fields).
+            message_class = _request_class(request_type)
+        if http is None and body != "*":
+            raise ScriptError("body= describes the REST binding; give http= with it")
         starter = Starter(rule, method, message_class, script, parent)
         with self._state.lock:
             self._state.starts.add(starter)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .codes import Code
+from .codes import Code, parse_code
+from .protos import is_message, message_to_json
 
 __all__ = ["ERROR_DOMAIN", "EmulatorFailure", "RpcError", "ScriptError"]
 
@@ -23,19 +24,27 @@ class RpcError(Exception):
 
     def __init__(
         self,
-        code: Code,
+        code: Code | str | int,
         message: str,
         *,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
-        details: Sequence[Mapping[str, Any]] = (),
+        details: Sequence[Mapping[str, Any] | Any] = (),
     ) -> None:
+        # Checked here, where a test raising one from a start script would see the fault.
+        rpc_code = parse_code(code)
+        if rpc_code is Code.OK:
+            raise ValueError("an RpcError needs an error code, not OK")
+        if not isinstance(message, str) or (reason is not None and not isinstance(reason, str)):
+            raise TypeError("an RpcError's message and reason must be strings")
+        if metadata and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+            raise TypeError(f"an RpcError's metadata maps strings to strings, got {metadata!r}")
         super().__init__(message)
-        self.code = code
+        self.code = rpc_code
         self.message = message
-        self.reason = reason or code.name
+        self.reason = reason or rpc_code.name
         self.metadata = dict(metadata or {})
-        self.extra_details = [dict(detail) for detail in details]
+        self.extra_details = [message_to_json(d) if is_message(d) else _detail(d) for d in details]
 
     @property
     def details(self) -> list[dict[str, Any]]:
@@ -60,6 +69,12 @@ class RpcError(Exception):
 
     def __repr__(self) -> str:
         return f"RpcError({self.code.name}, {self.message!r})"
+
+
+def _detail(detail: object) -> dict[str, Any]:
+    if not isinstance(detail, Mapping) or not isinstance(detail.get("@type"), str):
+        raise TypeError(f"an RpcError detail is a google.rpc message or its JSON with @type, got {detail!r}")
+    return dict(detail)
 
 
 class ScriptError(ValueError):

@@ -33,6 +33,10 @@ __all__ = ["OPERATIONS_SERVICE", "GrpcServer"]
 #: The full name of the Operations service, as in gRPC method paths.
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 
+# Text limits that keep a status, sent twice (grpc-message and grpc-status-details-bin), under grpcio's 8 KiB.
+_TEXT_LIMIT = 1000
+_DETAIL_TEXT_LIMIT = 500
+
 _REQUESTS: dict[str, type[Message]] = {
     "GetOperation": operations_pb2.GetOperationRequest,
     "ListOperations": operations_pb2.ListOperationsRequest,
@@ -147,7 +151,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             time=arrived, transport="grpc", headers=headers, body=body,
         ))
         if failure is not None:
-            context.abort_with_status(rpc_status.to_status(_status(failure)))
+            context.abort_with_status(rpc_status.to_status(_status(state, failure)))
         return payload
 
     @staticmethod
@@ -221,11 +225,35 @@ def _emulator_bug(state: EmulatorState, error: Exception) -> RpcError:
     return RpcError(Code.INTERNAL, f"the emulator failed on this call: {error!r}", reason="EMULATOR_BUG")
 
 
-def _status(error: RpcError) -> status_pb2.Status:
-    """The google.rpc.Status of an error, its details packed as ``Any``."""
-    details = []
-    for detail in error.details:
-        packed = any_pb2.Any()
-        json_format.ParseDict(detail, packed)
-        details.append(packed)
-    return status_pb2.Status(code=int(error.code), message=error.message, details=details)
+def _status(state: EmulatorState, error: RpcError) -> status_pb2.Status:
+    """The google.rpc.Status of an error, its details packed as ``Any`` and its text clipped to fit a trailer.
+
+    grpcio refuses trailing metadata over 8 KiB, and a message may echo a request's long filter or
+    name. Details that cannot be packed (a test's own RpcError naming an unregistered type) are the
+    test's bug: recorded, and the call is answered INTERNAL with no details.
+    """
+    try:
+        details = []
+        for detail in error.details:
+            packed = any_pb2.Any()
+            json_format.ParseDict(_clipped(detail), packed)
+            details.append(packed)
+    except json_format.ParseError as problem:
+        state.problems.append(RuntimeError(f"the error {error!r} cannot be sent over gRPC: {problem}"))
+        text = _clip(f"the error cannot be sent over gRPC: {problem}")
+        return status_pb2.Status(code=int(Code.INTERNAL), message=text)
+    return status_pb2.Status(code=int(error.code), message=_clip(error.message), details=details)
+
+
+def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str):
+        return _clip(value, _DETAIL_TEXT_LIMIT)
+    if isinstance(value, dict):
+        return {key: _clipped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clipped(item) for item in value]
+    return value

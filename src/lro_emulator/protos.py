@@ -107,11 +107,12 @@ def find_message_class(full_name: str) -> Any:
         from google.protobuf import descriptor_pool, message_factory
     except ImportError:
         raise LookupError(_INSTALL_HINT) from None
+    register_common_types()
     try:
         descriptor = descriptor_pool.Default().FindMessageTypeByName(full_name)
     except KeyError:
         raise LookupError(
             f"no message type {full_name} is registered in this process; import the client library that "
-            "defines it first, or pass request_type="
+            "defines it first, or pass request_type= (a message class)"
         ) from None
     return message_factory.GetMessageClass(descriptor)

@@ -91,12 +91,15 @@ class EmulatorState:
 
         A script that raises `RpcError` makes the call fail with it; any other exception is a bug
         of the test, answered INTERNAL and recorded as a problem. Either way the operation is not
-        created: the state is as before the call.
+        created (what the script did to other operations or the clock stays done).
         """
         parent = self._parent_of(starter, request)
+        field = starter.parent if isinstance(starter.parent, str) else "parent"
+        if parent is None or parent == {}:
+            raise RpcError.bad_request(f"the request has no {field} field: it names the collection the operation is "
+                                       "created in", field=field, reason="INVALID_PARENT")
         problem = self.parent_problem(parent)
         if problem:
-            field = starter.parent if isinstance(starter.parent, str) else "parent"
             raise RpcError.bad_request(f"the request's parent: {problem}", field=field, reason="INVALID_PARENT")
         assert isinstance(parent, str)  # parent_problem accepts strings only
         request = dataclasses.replace(request, parent=parent)
@@ -109,10 +112,13 @@ class EmulatorState:
                     starter.script(operation, request)
                 record.settle(self.clock.now())
                 document = self.service.render(record)
+                problem = pack_problem(document) if request.transport == "grpc" or self.typed else None
+                if problem:
+                    raise ScriptError(f"operation {record.name!r} cannot be served over gRPC: {problem}")
             except RpcError:
                 self.store.rollback(mark)
                 raise
-            except Exception as error:
+            except BaseException as error:  # pytest.fail() and sys.exit() in a script too: never a dead thread
                 self.store.rollback(mark)
                 raise self._test_bug(starter, "script", error) from None
             starter.operations.append(operation)
@@ -127,13 +133,13 @@ class EmulatorState:
             value = starter.parent_of(request)
             if not isinstance(value, str):
                 raise TypeError(f"it returned {value!r}, not a string")
-        except Exception as error:
+        except BaseException as error:
             raise self._test_bug(starter, "parent=", error) from None
         return value
 
-    def _test_bug(self, starter: Starter, what: str, error: Exception) -> RpcError:
+    def _test_bug(self, starter: Starter, what: str, error: BaseException) -> RpcError:
         """A failure of the test's own code while serving a start: INTERNAL, and a problem that fails the test."""
-        self.problems.append(error)
+        self.problems.append(error if isinstance(error, Exception) else RuntimeError(repr(error)))
         return RpcError(Code.INTERNAL, f"the {what} of {starter.rpc} raised {error!r}", reason="START_SCRIPT_FAILED")
 
     # -- gRPC's needs ----------------------------------------------------------------------------
