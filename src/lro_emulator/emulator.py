@@ -10,7 +10,7 @@ from .calls import CallList
 from .clock import VirtualClock
 from .errors import EmulatorFailure, ScriptError
 from .profiles import Profile
-from .protos import find_message_class
+from .protos import message_class
 from .rest import RestApp
 from .schemas import load_schemas
 from .scripting import Operation, Payload
@@ -241,17 +241,11 @@ class Emulator:
         return f"<Emulator {self.profile.name} {where} at {self.clock.now().isoformat()}>"
 
 
+
 def _request_class(request_type: str | type) -> Any:
-    """The protobuf class of a gRPC request: a message class (protobuf or proto-plus) or a registered name."""
+    """The protobuf class of a gRPC request, or `ScriptError` saying what to give instead."""
     __tracebackhide__ = True
-    if isinstance(request_type, str):
-        try:
-            return find_message_class(request_type)
-        except LookupError as error:
-            raise ScriptError(str(error)) from None
-    if isinstance(request_type, type) and hasattr(request_type, "pb") and hasattr(request_type, "meta"):
-        return request_type.pb()  # proto-plus: its protobuf class
-    if isinstance(request_type, type) and hasattr(request_type, "DESCRIPTOR") and hasattr(request_type, "FromString"):
-        return request_type
-    raise ScriptError(f"request_type= must be a protobuf or proto-plus message class or a full message name, "
-                      f"got {request_type!r}")
+    try:
+        return message_class(request_type)
+    except LookupError as error:
+        raise ScriptError(str(error)) from None

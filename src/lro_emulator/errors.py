@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .codes import Code, parse_code
-from .protos import is_message, message_to_json
+from .protos import json_of
 
 __all__ = ["ERROR_DOMAIN", "EmulatorFailure", "RpcError", "ScriptError"]
 
@@ -44,7 +44,7 @@ class RpcError(Exception):
         self.message = message
         self.reason = reason or rpc_code.name
         self.metadata = dict(metadata or {})
-        self.extra_details = [message_to_json(d) if is_message(d) else _detail(d) for d in details]
+        self.extra_details = [_detail(json_of(detail)) for detail in details]
 
     @property
     def details(self) -> list[dict[str, Any]]:

@@ -213,7 +213,7 @@ def _message(state: EmulatorState, document: dict[str, Any], kind: type[Message]
         json_format.ParseDict(document, message)
     except json_format.ParseError:
         operations = document.get("operations", [document]) if kind is not operations_pb2.Operation else [document]
-        reasons = [f"{op.get('name')!r}: {pack_problem(op)}" for op in operations if pack_problem(op)]
+        reasons = [f"{op.get('name')!r}: {problem}" for op in operations if (problem := pack_problem(op))]
         error = RuntimeError(f"cannot serve over gRPC: {'; '.join(reasons) or document}")
         state.problems.append(error)
         raise RpcError(Code.INTERNAL, str(error), reason="UNPACKABLE_PAYLOAD") from None

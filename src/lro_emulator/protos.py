@@ -11,18 +11,29 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "canonical_json", "find_message_class", "is_message", "message_to_json", "pack_problem", "register_common_types",
+    "canonical_json", "find_message_class", "is_message", "json_of", "message_class", "message_to_json",
+    "pack_problem", "register_common_types",
 ]
 
 _INSTALL_HINT = "protobuf is not installed; install lro-emulator[grpc] to use protobuf messages and gRPC"
 
 
+def _is_proto_plus_class(kind: object) -> bool:
+    return isinstance(kind, type) and hasattr(kind, "pb") and hasattr(kind, "meta")
+
+
+def _is_protobuf_class(kind: object) -> bool:
+    return isinstance(kind, type) and hasattr(kind, "DESCRIPTOR") and hasattr(kind, "FromString")
+
+
 def is_message(value: object) -> bool:
     """Whether ``value`` is a protobuf message or a proto-plus message (without importing either)."""
-    kind = type(value)
-    if hasattr(kind, "pb") and hasattr(kind, "meta") and hasattr(value, "_pb"):
-        return True  # proto-plus
-    return hasattr(value, "DESCRIPTOR") and hasattr(value, "SerializeToString")
+    return _is_proto_plus_class(type(value)) or _is_protobuf_class(type(value))
+
+
+def json_of(value: Any) -> Any:
+    """A message as `message_to_json` gives it; anything else as it is."""
+    return message_to_json(value) if is_message(value) else value
 
 
 def message_to_json(value: Any) -> dict[str, Any]:
@@ -99,6 +110,21 @@ def canonical_json(message_class: Any, document: dict[str, Any]) -> dict[str, An
         raise ValueError(str(error)) from None
     result: dict[str, Any] = json_format.MessageToDict(message)
     return result
+
+
+def message_class(request_type: object) -> Any:
+    """The protobuf class of a message class (protobuf or proto-plus) or a registered full name.
+
+    `LookupError` saying what to import or pass otherwise.
+    """
+    if isinstance(request_type, str):
+        return find_message_class(request_type)
+    if _is_proto_plus_class(request_type):
+        return request_type.pb()  # type: ignore[attr-defined]
+    if _is_protobuf_class(request_type):
+        return request_type
+    raise LookupError(f"request_type= must be a protobuf or proto-plus message class or a full message name, "
+                      f"got {request_type!r}")
 
 
 def find_message_class(full_name: str) -> Any:

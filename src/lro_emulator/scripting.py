@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from .codes import Code, parse_code
 from .errors import ScriptError
 from .protojson import to_timedelta
-from .protos import is_message, message_to_json, pack_problem
+from .protos import json_of
 from .schemas import SchemaViolation
-from .timeline import CancelMode, CancelPolicy, OperationRecord, Step, StepKind, Transition
+from .timeline import CancelMode, CancelPolicy, OperationRecord, Step, StepKind, Transition, cancel_step
 
 if TYPE_CHECKING:
     from .state import EmulatorState
@@ -114,7 +114,7 @@ class Operation:
         if message:
             status["message"] = message
         if details:
-            status["details"] = [message_to_json(d) if is_message(d) else d for d in details]
+            status["details"] = [json_of(detail) for detail in details]
         payload = self._payload("status", status, "/error")
         return self._script(StepKind.FAIL, at, after_polls, metadata=metadata, result=("error", payload))
 
@@ -150,9 +150,7 @@ class Operation:
             raise ScriptError("a refused cancel needs an error code, not OK")
         cancel_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
         with self._state.lock:
-            self._check_preview(
-                Step(StepKind.CANCEL, 0, metadata=cancel_metadata, result=("error", {"code": int(Code.CANCELLED)}))
-            )
+            self._check_preview(cancel_step(cancel_metadata))
             self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
         return self
 
@@ -179,9 +177,7 @@ class Operation:
         except SchemaViolation as violation:
             raise ScriptError(str(violation), pointer=violation.pointer) from None
         if self._state.typed:
-            problem = pack_problem(document)
-            if problem:
-                raise ScriptError(f"this cannot be served over gRPC: {problem}")
+            self._state.check_packs(document, self._record.name)
 
     def _script(
         self,
@@ -241,8 +237,7 @@ def checked_payload(state: EmulatorState, schema: str | None, value: object, poi
     A protobuf or proto-plus message becomes the proto3 JSON of an ``Any`` packing it.
     """
     __tracebackhide__ = True
-    if is_message(value):
-        value = message_to_json(value)
+    value = json_of(value)
     try:
         copied = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:

@@ -16,7 +16,7 @@ from .scripting import Operation, Payload, checked_payload
 from .service import OperationsService
 from .starts import Starter, StartRequest, StartTable
 from .store import OperationStore
-from .timeline import Step, StepKind
+from .timeline import cancel_step
 
 __all__ = ["EmulatorState"]
 
@@ -69,7 +69,7 @@ class EmulatorState:
         with self.lock:
             if self.typed and payload is not None:  # before a name is generated or the store holds it
                 label = name or f"new under {collection}"
-                self._check_packs({"name": label, "metadata": payload}, label)
+                self.check_packs({"name": label, "metadata": payload}, label)
             if name is None:
                 name = self.store.new_name(collection)
             record = self.store.add(name, self.clock.now(), payload)
@@ -95,7 +95,7 @@ class EmulatorState:
         """
         parent = self._parent_of(starter, request)
         field = starter.parent if isinstance(starter.parent, str) else "parent"
-        if parent is None or parent == {}:
+        if parent is None:
             raise RpcError.bad_request(f"the request has no {field} field: it names the collection the operation is "
                                        "created in", field=field, reason="INVALID_PARENT")
         problem = self.parent_problem(parent)
@@ -112,9 +112,8 @@ class EmulatorState:
                     starter.script(operation, request)
                 record.settle(self.clock.now())
                 document = self.service.render(record)
-                problem = pack_problem(document) if request.transport == "grpc" or self.typed else None
-                if problem:
-                    raise ScriptError(f"operation {record.name!r} cannot be served over gRPC: {problem}")
+                if request.transport == "grpc" or self.typed:
+                    self.check_packs(document, record.name)
             except RpcError:
                 self.store.rollback(mark)
                 raise
@@ -150,16 +149,15 @@ class EmulatorState:
             if self.typed:
                 return
             for record in self.store:
-                self._check_packs(record.render(), record.name)
+                self.check_packs(record.render(), record.name)
                 for step in record.pending:
-                    self._check_packs(record.preview(step), record.name)
+                    self.check_packs(record.preview(step), record.name)
                 if record.cancel_policy.metadata is not None:
-                    cancel = Step(StepKind.CANCEL, 0, metadata=record.cancel_policy.metadata,
-                                  result=("error", {"code": int(Code.CANCELLED)}))
-                    self._check_packs(record.preview(cancel), record.name)
+                    self.check_packs(record.preview(cancel_step(record.cancel_policy.metadata)), record.name)
             self.typed = True
 
-    def _check_packs(self, document: dict[str, Any], name: str) -> None:
+    def check_packs(self, document: dict[str, Any], name: str) -> None:
+        """`ScriptError` unless the Operation ``document`` packs into protobuf messages (what gRPC sends)."""
         __tracebackhide__ = True
         problem = pack_problem(document)
         if problem:

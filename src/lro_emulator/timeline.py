@@ -18,7 +18,7 @@ from typing import Any
 from .codes import Code
 from .errors import RpcError, ScriptError
 
-__all__ = ["CANCELLED_MESSAGE", "CancelMode", "CancelPolicy", "OperationRecord", "Step", "Transition"]
+__all__ = ["CANCELLED_MESSAGE", "CancelMode", "CancelPolicy", "OperationRecord", "Step", "Transition", "cancel_step"]
 
 CANCELLED_MESSAGE = "The operation was cancelled."
 
@@ -238,10 +238,7 @@ class OperationRecord:
         if policy.mode is CancelMode.IGNORE or self.cancel_requested:
             return
         self.cancel_requested = True
-        status = {"code": int(Code.CANCELLED), "message": CANCELLED_MESSAGE}
-        step = Step(StepKind.CANCEL, next_seq, due=now + policy.after, metadata=policy.metadata,
-                    result=("error", status))
-        self.pending.append(step)
+        self.pending.append(cancel_step(policy.metadata, seq=next_seq, due=now + policy.after))
         self.settle(now)
 
     # -- output ----------------------------------------------------------------------------------
@@ -251,6 +248,12 @@ class OperationRecord:
         if self._rendered is None:
             self._rendered = _render(self.name, self.metadata, self.result)
         return self._rendered
+
+
+def cancel_step(metadata: Mapping[str, Any] | None, *, seq: int = 0, due: datetime | None = None) -> Step:
+    """The step an accepted cancel schedules: done with CANCELLED, applying the policy's metadata."""
+    status = {"code": int(Code.CANCELLED), "message": CANCELLED_MESSAGE}
+    return Step(StepKind.CANCEL, seq, due=due, metadata=metadata, result=("error", status))
 
 
 def _merge(base: JSON | None, update: Mapping[str, Any] | None) -> JSON | None:
