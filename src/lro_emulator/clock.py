@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from .protojson import parse_timestamp, to_timedelta
 
-__all__ = ["VirtualClock"]
+__all__ = ["Pacing", "VirtualClock"]
 
 Listener = Callable[[datetime], None]
 
@@ -23,6 +25,7 @@ class VirtualClock:
     def __init__(self, start: datetime | str) -> None:
         self._now = parse_timestamp(start)
         self._lock = threading.RLock()
+        self._moved = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
 
     def now(self) -> datetime:
@@ -85,11 +88,66 @@ class VirtualClock:
         """Held while the clock moves; the store holds it too so that a read sees one instant."""
         return self._lock
 
+    def wait_for_move(self, seconds: float) -> None:
+        """Block until the clock moves or ``seconds`` of real time pass; the caller must hold `lock`.
+
+        The lock is released while waiting, so other threads can move the clock.
+        """
+        self._moved.wait(max(seconds, 0.0))
+
     def _move(self, target: datetime) -> datetime:
         self._now = target
         for listener in list(self._listeners):
             listener(target)
+        self._moved.notify_all()
         return target
 
     def __repr__(self) -> str:
         return f"VirtualClock({self._now.isoformat()})"
+
+
+class Pacing:
+    """How the clock moves by itself outside tests: with real time, ``speed`` virtual seconds per real second.
+
+    ``speed=None`` is manual: nothing but explicit moves (the control plane) changes the clock, and
+    WaitOperation waits for them instead of moving the clock. Without a `Pacing` at all (tests), the
+    clock is purely virtual and a wait moves it to the next scripted step. `sync` catches the clock
+    up with real time; the emulator calls it before serving each request, so the clock moves lazily,
+    and a move made meanwhile (the control plane advancing it) is kept and paced on from.
+    """
+
+    def __init__(self, clock: VirtualClock, speed: float | None) -> None:
+        if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or not speed > 0
+                                  or speed == float("inf")):
+            raise ValueError(f"speed must be a positive number of virtual seconds per real second, not {speed!r}")
+        self.clock = clock
+        self.speed = None if speed is None else float(speed)
+        # Kept on the object: freezegun rewrites module-level aliases of the time functions.
+        self._monotonic = time.monotonic
+        self._last = self._monotonic()
+
+    @property
+    def mode(self) -> str:
+        """``"real"`` (paced by real time) or ``"manual"``."""
+        return "manual" if self.speed is None else "real"
+
+    def monotonic(self) -> float:
+        """Real monotonic time, in seconds."""
+        return self._monotonic()
+
+    def sync(self) -> None:
+        """Advance the clock by the real time passed since the last sync, times the speed."""
+        if self.speed is None:
+            return
+        with self.clock.lock:
+            now = self._monotonic()
+            elapsed, self._last = now - self._last, now
+            if elapsed > 0:
+                with contextlib.suppress(ValueError):  # the end of the calendar: the clock stays there
+                    self.clock.advance(elapsed * self.speed)
+
+    def real_seconds(self, virtual: timedelta) -> float | None:
+        """How much real time ``virtual`` takes to pass by itself (None: never, in manual mode)."""
+        if self.speed is None:
+            return None
+        return max(virtual.total_seconds(), 0.0) / self.speed

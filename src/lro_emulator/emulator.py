@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from .calls import CallList
-from .clock import VirtualClock
-from .errors import EmulatorFailure, ScriptError
+from .clock import Pacing, VirtualClock
+from .control import ControlPlane
+from .errors import EmulatorFailure
 from .profiles import Profile
-from .protos import message_class
+from .protojson import format_timestamp
 from .rest import RestApp
+from .scenario import LoadedScenario, Scenario
 from .schemas import load_schemas
 from .scripting import Operation, Payload
 from .server import HttpServer
-from .starts import HttpRule, ParentOf, Script, Starter, parse_grpc_method
+from .starts import ParentOf, Script, Starter
 from .state import EmulatorState
 
 __all__ = ["DEFAULT_START", "Emulator"]
@@ -40,17 +44,26 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         grpc_port: int = 0,
+        speed: float | None = None,
+        manual: bool = False,
     ) -> None:
         for label, number in (("port", port), ("grpc_port", grpc_port)):
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
                 raise ValueError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
+        if manual and speed is not None:
+            raise ValueError("give speed= (the clock follows real time) or manual=True (only the control plane "
+                             "moves it), not both")
         self._schemas = load_schemas()
         self._start = start
         self._profile = profile
         # One clock for the emulator's life: whatever follows it (frozen time) survives a reset.
         self._clock = VirtualClock(start)
-        self._state = EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas)
-        self._app = RestApp(lambda: self._state)
+        self._origin = self._clock.now()  # where the current state's clock started
+        self._pacing = Pacing(self._clock, speed) if speed is not None or manual else None
+        self._state = self._new_state(profile)
+        self.control = ControlPlane(self)
+        """The control plane's actions as JSON in and out (what ``/_emulator/`` serves)."""
+        self._app = RestApp(lambda: self.state, self.control)
         self._http = HttpServer(self._app, host, port)
         self._host = host
         self._grpc_port = grpc_port
@@ -84,7 +97,7 @@ class Emulator:
                 raise RuntimeError(
                     f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
                 ) from None
-            self._grpc = GrpcServer(lambda: self._state, self._host, self._grpc_port)
+            self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
         self._state.require_types()
         self._grpc.start()
         target: str = self._grpc.target
@@ -100,11 +113,66 @@ class Emulator:
 
     def reset(self, *, start: datetime | str | None = None, profile: str | Profile | None = None) -> None:
         """Forget every operation and call and restart the clock (at ``start``, or where it first started)."""
-        state = EmulatorState(
-            clock=self._clock, profile=self._profile if profile is None else profile, schemas=self._schemas
-        )
-        self._clock.restart(self._start if start is None else start)
+        state = self._new_state(self._profile if profile is None else profile)
+        self._origin = self._clock.restart(self._start if start is None else start)
         self._state = state
+
+    def _new_state(self, profile: str | Profile) -> EmulatorState:
+        return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing)
+
+    def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any] | Scenario) -> LoadedScenario:
+        """Load a scenario file (YAML or JSON), or a scenario document, all or nothing.
+
+        Its operations are created now, on the current clock, and its starting methods declared.
+        A scenario naming a profile or a clock start makes a fresh emulator (nothing scripted,
+        called or moved since the last reset) switch to them; an emulator already in use must match
+        them. Any fault raises `ScenarioError` (file, line, JSON pointer) and loads nothing.
+        """
+        __tracebackhide__ = True
+        if isinstance(source, Scenario):
+            scenario = source
+        elif isinstance(source, Mapping):
+            scenario = Scenario.from_document(source, schemas=self._schemas)
+        else:
+            scenario = Scenario.read(source, schemas=self._schemas)
+        state = self.state
+        profile = scenario.profile or state.profile.name
+        start = scenario.start or self._origin
+        if profile == state.profile.name and start == self._origin:
+            return scenario.apply(state)
+        if not self._fresh(state):
+            now_serving = f"the {state.profile.name} profile from {format_timestamp(self._origin)}"
+            wanted = f"the {profile} profile from {format_timestamp(start)}"
+            raise scenario.error("/profile" if profile != state.profile.name else "/start",
+                                 f"the scenario is written for {wanted}, but the emulator already serves {now_serving} "
+                                 "with operations, calls or a moved clock; load it first after a reset")
+        fresh = self._new_state(profile)
+        fresh.typed = state.typed
+        scenario.check(fresh)  # before the clock moves, so that a fault changes nothing at all
+        with self._clock.lock:
+            self._origin = self._clock.restart(start)
+            loaded = scenario.apply(fresh)
+            self._state = fresh
+        return loaded
+
+    def _fresh(self, state: EmulatorState) -> bool:
+        """Nothing scripted, declared, called or moved since the last reset."""
+        return (len(state.store) == 0 and len(state.starts) == 0 and len(state.calls) == 0
+                and self._clock.now() == self._origin)
+
+    def addresses(self) -> dict[str, str]:
+        """Where the emulator serves: ``{"http": url, "grpc": target}``, for what is running."""
+        found: dict[str, str] = {}
+        if self._http.running:
+            found["http"] = self._http.url
+        if self._grpc is not None and self._grpc.running:
+            found["grpc"] = self._grpc.target
+        return found
+
+    @property
+    def pacing(self) -> Pacing | None:
+        """How the clock moves by itself (``speed=`` or ``manual=``); None in tests, where it is purely virtual."""
+        return self._pacing
 
     # -- addresses -----------------------------------------------------------------------------------
 
@@ -151,7 +219,9 @@ class Emulator:
 
     @property
     def state(self) -> EmulatorState:
-        """The current state (replaced by `reset`)."""
+        """The current state (replaced by `reset`); with ``speed=``, its clock is caught up with real time first."""
+        if self._pacing is not None:
+            self._pacing.sync()
         return self._state
 
     def check(self) -> None:
@@ -203,29 +273,8 @@ class Emulator:
         ``operations`` and ``requests`` list what each call created and sent.
         """
         __tracebackhide__ = True
-        if http is None and grpc is None:
-            raise ScriptError("on_start() needs http=, grpc= or both: the method that starts operations")
-        if script is not None and not callable(script):
-            raise ScriptError(f"script= must be a callable taking (operation, request), got {script!r}")
-        if not (isinstance(parent, str) or callable(parent)):
-            raise ScriptError(f"parent= must be a request field name or a callable, got {parent!r}")
-        rule = None if http is None else HttpRule.parse(http, body)
-        method = message_class = None
-        if grpc is not None:
-            method, default_type = parse_grpc_method(grpc)
-            if method.startswith("/google.longrunning.Operations/"):
-                raise ScriptError(f"{grpc} is the Operations API the emulator itself serves; declare the method of "
-                                  "your service that starts an operation")
-            message_class = _request_class(default_type if request_type is None else request_type)
-        elif request_type is not None:
-            # REST only: the request type still reads the message as gRPC would (enums by name, typed fields).
-            message_class = _request_class(request_type)
-        if http is None and body != "*":
-            raise ScriptError("body= describes the REST binding; give http= with it")
-        starter = Starter(rule, method, message_class, script, parent)
-        with self._state.lock:
-            self._state.starts.add(starter)
-        return starter
+        return self._state.declare_start(http=http, grpc=grpc, script=script, body=body,
+                                         request_type=request_type, parent=parent)
 
     def operation(self, name: str) -> Operation:
         """The handle of an existing operation."""
@@ -239,13 +288,3 @@ class Emulator:
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"
         return f"<Emulator {self.profile.name} {where} at {self.clock.now().isoformat()}>"
-
-
-
-def _request_class(request_type: str | type) -> Any:
-    """The protobuf class of a gRPC request, or `ScriptError` saying what to give instead."""
-    __tracebackhide__ = True
-    try:
-        return message_class(request_type)
-    except LookupError as error:
-        raise ScriptError(str(error)) from None

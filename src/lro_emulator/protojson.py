@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "camel_case",
+    "format_timestamp",
     "parse_duration",
     "parse_timestamp",
     "to_timedelta",
@@ -93,3 +94,9 @@ def camel_case(name: str) -> str:
     """``page_size`` -> ``pageSize``: proto3 JSON accepts both spellings on input."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """An aware `datetime` as proto3 JSON writes a Timestamp: RFC 3339 in UTC with ``Z``."""
+    text = moment.astimezone(timezone.utc).isoformat()
+    return text.removesuffix("+00:00") + "Z"

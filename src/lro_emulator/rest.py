@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -17,13 +17,18 @@ from werkzeug.wrappers import Request, Response
 
 from .calls import Call
 from .codes import Code
+from .discovery import algorithms, discovery_document
 from .errors import RpcError
 from .protojson import camel_case, parse_duration
 from .protos import canonical_json
-from .routes import CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
+from .routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
+from .scenario import YAML_MEDIA_TYPES, ScenarioError, parse_yaml_object
 from .schemas import SchemaViolation
 from .starts import Starter, StartRequest, set_field
 from .state import EmulatorState
+
+if TYPE_CHECKING:
+    from .control import ControlPlane
 
 __all__ = ["MAX_BODY_BYTES", "RestApp", "error_envelope"]
 
@@ -38,12 +43,16 @@ def _converter(pattern: str) -> type[BaseConverter]:
 
 
 URL_MAP = Map(
-    [Rule(route.rule, methods=[route.method], endpoint=route.endpoint) for route in ROUTES],
+    [Rule(route.rule, methods=[route.method], endpoint=route.endpoint) for route in ALL_ROUTES],
     converters={name: _converter(pattern) for name, pattern in CONVERTER_PATTERNS.items()},
     strict_slashes=False,
     merge_slashes=False,
 )
-_RPC_OF = {route.endpoint: route.rpc for route in ROUTES}
+_RPC_OF = {route.endpoint: route.rpc for route in ALL_ROUTES}
+_TYPES = {"string": str, "duration": str, "integer": int, "boolean": bool}
+_QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for route in ALL_ROUTES}
+_OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
+_CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
 _BODY_KEY = "lro_emulator.body"
 
@@ -63,8 +72,22 @@ def error_envelope(error: RpcError) -> JSON:
 class RestApp:
     """The WSGI application of the emulated REST surface."""
 
-    def __init__(self, state: Callable[[], EmulatorState]) -> None:
+    def __init__(self, state: Callable[[], EmulatorState], control: ControlPlane | None = None) -> None:
         self._state = state
+        self._control = control
+        self._control_handlers: dict[str, Callable[[Request], JSON]] = {}
+        if control is not None:
+            self._control_handlers = {
+                "control_status": lambda request: control.status(_query(request, {})),
+                "control_openapi": lambda request: control.openapi(_root_url(request), _query(request, {})),
+                "control_create": lambda request: control.create_operation(_control_body(request)),
+                "control_load": lambda request: control.load_scenario(_control_body(request, yaml_ok=True)),
+                "control_clock": lambda request: control.clock(_query(request, {})),
+                "control_advance": lambda request: control.advance(_control_body(request)),
+                "control_set": lambda request: control.set_time(_control_body(request)),
+                "control_calls": lambda request: control.calls(_query(request, _QUERY["control_calls"])),
+                "control_reset": lambda request: control.reset(_control_body(request)),
+            }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -88,10 +111,14 @@ class RestApp:
                 document = self._start(state, request, starter, variables)
                 name = document["name"]
             else:
+                if endpoint in _CONTROL_ENDPOINTS:
+                    # The test harness's own calls: answered, never logged as calls of the client under test.
+                    return self._control_call(environ, start_response, request, endpoint)
                 rpc = _RPC_OF[endpoint]
-                name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
-                # A method the service lacks is UNIMPLEMENTED whatever the request holds.
-                state.service.require(rpc)
+                if endpoint in _OPERATIONS_ENDPOINTS:
+                    name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
+                    # A method the service lacks is UNIMPLEMENTED whatever the request holds.
+                    state.service.require(rpc)
                 handler = getattr(self, f"on_{endpoint}")
                 document = handler(state, request, **args)
             status, code = 200, Code.OK
@@ -112,9 +139,21 @@ class RestApp:
             query=dict(request.args.items()),
             body=request.environ.get(_BODY_KEY),
         ))
-        payload = json.dumps(document, separators=(",", ":")).encode()
-        response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
-        return response(environ, start_response)
+        return _respond(environ, start_response, document, status)
+
+    def _control_call(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], request: Request, endpoint: str
+    ) -> Iterable[bytes]:
+        state = self._state()
+        try:
+            if self._control is None:
+                raise RpcError(Code.UNIMPLEMENTED, "this application has no control plane", reason="NO_CONTROL_PLANE")
+            document = self._control_handlers[endpoint](request)
+            status = 200
+        except Exception as error:
+            failure = self._as_rpc_error(state, request, error)
+            document, status = self._checked_envelope(state, error_envelope(failure)), failure.code.http_status
+        return _respond(environ, start_response, document, status)
 
     # -- handlers: (state, request, **route args) -> response document ------------------------------
 
@@ -123,7 +162,7 @@ class RestApp:
         return state.service.get_operation(name)
 
     def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> JSON:
-        query = _query(request, {"filter": str, "pageSize": int, "pageToken": str, "returnPartialSuccess": bool})
+        query = _query(request, _QUERY["list"])
         return state.service.list_operations(
             parent,
             filter_text=query.get("filter", ""),
@@ -146,7 +185,7 @@ class RestApp:
 
     def on_wait(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         # Earth Engine sends the timeout in the body, Vertex AI in the query: accept either, not both.
-        query = _query(request, {"timeout": str})
+        query = _query(request, _QUERY["wait"])
         body = _body(state, request, "wait-operation-request", name)
         if "timeout" in query and "timeout" in body:
             raise RpcError.bad_request("timeout was given both in the query and in the body; give it once",
@@ -157,6 +196,18 @@ class RestApp:
         except ValueError as error:
             raise RpcError.bad_request(f"timeout: {error}", field="timeout") from None
         return state.service.wait_operation(name, timeout)
+
+    def on_discovery(self, state: EmulatorState, request: Request) -> JSON:
+        query = _query(request, _QUERY["discovery"])
+        return discovery_document(state.profile, _root_url(request), query.get("version", "v1"))
+
+    def on_discovery_v1(self, state: EmulatorState, request: Request, api: str, version: str) -> JSON:
+        _query(request, {})
+        return discovery_document(state.profile, _root_url(request), version, api)
+
+    def on_algorithms(self, state: EmulatorState, request: Request, version: str, project: str) -> JSON:
+        _query(request, _QUERY["algorithms"])
+        return algorithms(state.profile, project)
 
     @staticmethod
     def _start(state: EmulatorState, request: Request, starter: Starter, variables: Mapping[str, str]) -> JSON:
@@ -228,6 +279,45 @@ def _routing_error(state: EmulatorState, request: Request, error: HTTPException)
                         reason="ROUTE_NOT_FOUND")
     return RpcError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
                     reason="BAD_REQUEST")
+
+
+def _respond(
+    environ: dict[str, Any], start_response: Callable[..., Any], document: JSON, status: int
+) -> Iterable[bytes]:
+    payload = json.dumps(document, separators=(",", ":")).encode()
+    response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
+    return response(environ, start_response)
+
+
+def _root_url(request: Request) -> str:
+    """The address the client reached the emulator at, with a trailing slash (a discovery ``rootUrl``)."""
+    return request.host_url
+
+
+def _control_body(request: Request, *, yaml_ok: bool = False) -> JSON:
+    """A control-plane request body: a JSON object (or, where ``yaml_ok``, YAML sent as application/yaml)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if yaml_ok and request.mimetype in YAML_MEDIA_TYPES:
+        try:
+            return parse_yaml_object(raw, "the request body")
+        except ScenarioError as error:
+            raise RpcError.bad_request(str(error), field="body") from None
+    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):
+        accepted = "application/json" + (" or application/yaml" if yaml_ok else "")
+        raise RpcError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
+    try:
+        document = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
+    except RecursionError:
+        raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
+    if not isinstance(document, dict):
+        raise RpcError.bad_request(
+            f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
+        )
+    return document
 
 
 def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:

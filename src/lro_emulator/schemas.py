@@ -41,7 +41,8 @@ class SchemaViolation(ValueError):
 
     def __init__(self, *, schema: str, title: str, pointer: str, rule: str, message: str) -> None:
         where = pointer or "the document root"
-        super().__init__(f"{title} violates {schema}{_SUFFIX} at {where}: {message}")
+        base, hash_, fragment = schema.partition("#")
+        super().__init__(f"{title} violates {base}{_SUFFIX}{hash_}{fragment} at {where}: {message}")
         self.schema = schema
         self.pointer = pointer
         self.rule = rule
@@ -69,6 +70,7 @@ class Schemas:
         self.names: tuple[str, ...] = tuple(sorted(owned))
         self.source = source
         self._documents = owned
+        self._registry = registry
         self._validators = {name: Draft202012Validator(doc, registry=registry) for name, doc in owned.items()}
         # Errors carry the very subschema object that failed; this index turns it back into "file#pointer".
         self._locations: dict[int, str] = {}
@@ -104,10 +106,31 @@ class Schemas:
         return copy.deepcopy(self._documents[name])
 
     def _validator(self, name: str) -> Any:
+        """The validator of a schema by name, or of a part of one: ``"control#/$defs/advanceRequest"``."""
+        found = self._validators.get(name)
+        if found is not None:
+            return found
+        base, hash_, fragment = name.partition("#")
+        if base not in self._validators:
+            raise KeyError(f"no schema named {base!r}; the schemas are: {', '.join(self.names)}")
+        if not hash_:
+            raise KeyError(name)
+        reference = {"$ref": f"{self._documents[base]['$id']}#{fragment}"}
         try:
-            return self._validators[name]
-        except KeyError:
-            raise KeyError(f"no schema named {name!r}; the schemas are: {', '.join(self.names)}") from None
+            self._registry.resolver().lookup(reference["$ref"])
+        except Exception:  # referencing's Unresolvable and its subclasses
+            raise KeyError(f"{base}{_SUFFIX} has nothing at {fragment!r}") from None
+        validator = Draft202012Validator(reference, registry=self._registry)
+        self._validators[name] = validator  # built once, like the whole-schema validators
+        return validator
+
+    def _title(self, name: str) -> str:
+        base, _, fragment = name.partition("#")
+        node: Any = self._documents[base]
+        for part in fragment.strip("/").split("/") if fragment else ():
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        title = node.get("title") if isinstance(node, Mapping) else None
+        return str(title or self._documents[base].get("title", base))
 
     def _violation(self, name: str, error: ValidationError) -> SchemaViolation:
         keyword = error.validator
@@ -126,7 +149,7 @@ class Schemas:
                 message = f"{error.instance!r} is malformed: {description}"
         return SchemaViolation(
             schema=name,
-            title=str(self._documents[name].get("title", name)),
+            title=self._title(name),
             pointer=_pointer(error.absolute_path),
             rule=rule,
             message=message,

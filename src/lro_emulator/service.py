@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import VirtualClock
+from .clock import Pacing, VirtualClock
 from .codes import Code
 from .errors import RpcError
 from .filters import FilterError, compile_filter
@@ -47,6 +47,7 @@ class OperationsService:
         profile: Profile,
         schemas: Schemas,
         on_violation: Callable[[SchemaViolation], None],
+        pacing: Pacing | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -54,6 +55,7 @@ class OperationsService:
         self.schemas = schemas
         self.lock = clock.lock
         self._on_violation = on_violation
+        self.pacing = pacing
         # Cancel and delete answer the same {} every time: one check when the service is built suffices.
         self._check("empty", {})
 
@@ -155,16 +157,44 @@ class OperationsService:
             except ValueError:
                 raise RpcError(Code.OUT_OF_RANGE, "the virtual clock is within a day of the end of the calendar "
                                "(year 9999); waiting would run past it", reason="CLOCK_AT_END") from None
-            while not record.done:
-                due = record.next_due()
-                if due is None or due > deadline:
-                    self.clock.advance_to(deadline)
-                    break
-                self.clock.advance_to(due)
-                record.settle(self.clock.now())
+            if self.pacing is None:
+                while not record.done:
+                    due = record.next_due()
+                    if due is None or due > deadline:
+                        self.clock.advance_to(deadline)
+                        break
+                    self.clock.advance_to(due)
+                    record.settle(self.clock.now())
+            else:
+                self._wait_paced(record, deadline, self.pacing)
             document = self.render(record)
             record.record_poll(self.clock.now())
             return document
+
+    def _wait_paced(self, record: OperationRecord, deadline: datetime, pacing: Pacing) -> None:
+        """Block, the lock released, until ``record`` is done, or the clock reaches ``deadline``, or time runs out.
+
+        Outside tests the clock moves with real time or by the control plane, so a wait really waits.
+        In manual mode the timeout is also a bound in real seconds, so a wait never hangs.
+        """
+        budget = (deadline - self.clock.now()).total_seconds()
+        real_budget = pacing.real_seconds(deadline - self.clock.now())
+        give_up = pacing.monotonic() + (budget if real_budget is None else real_budget)
+        while True:
+            pacing.sync()
+            record.settle(self.clock.now())
+            if record.done or record.deleted or self.clock.now() >= deadline:
+                break
+            left = give_up - pacing.monotonic()
+            if left <= 0:
+                break
+            due = record.next_due()
+            until = pacing.real_seconds(min(deadline, due) - self.clock.now()) if due is not None else None
+            # A little past the instant, so that the next sync reaches it.
+            self.clock.wait_for_move(min(left, until + 0.001) if until is not None else left)
+        if record.deleted:
+            raise RpcError(Code.NOT_FOUND, f"operation {record.name!r} was deleted while the wait was blocked",
+                           reason="OPERATION_NOT_FOUND", metadata={"name": record.name})
 
     # -- helpers ---------------------------------------------------------------------------------
 

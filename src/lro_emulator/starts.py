@@ -234,6 +234,23 @@ class StartTable:
                 raise ScriptError(f"{starter.grpc_method} already starts operations; declare it once")
         self._starters.append(starter)
 
+    def checkpoint(self) -> int:
+        """A mark to `rollback` to."""
+        return len(self._starters)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the starters declared since ``mark``."""
+        del self._starters[mark:]
+
+    def copy(self) -> StartTable:
+        """A table with the same declarations (a scratch table for checking a scenario)."""
+        table = StartTable()
+        table._starters = list(self._starters)
+        return table
+
+    def __len__(self) -> int:
+        return len(self._starters)
+
     def match_http(self, method: str, path: str) -> tuple[Starter, dict[str, str]] | None:
         """The starter whose rule matches, with the variables the path binds."""
         for starter in self._starters:

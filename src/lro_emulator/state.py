@@ -6,15 +6,16 @@ import dataclasses
 from typing import Any
 
 from .calls import CallList
-from .clock import VirtualClock
+from .clock import Pacing, VirtualClock
 from .codes import Code
 from .errors import RpcError, ScriptError
 from .profiles import Profile, get_profile
-from .protos import pack_problem
+from .protos import message_class, pack_problem
+from .routes import RESERVED_PREFIXES
 from .schemas import Schemas
 from .scripting import Operation, Payload, checked_payload
 from .service import OperationsService
-from .starts import Starter, StartRequest, StartTable
+from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
 from .timeline import cancel_step
 
@@ -24,7 +25,9 @@ __all__ = ["EmulatorState"]
 class EmulatorState:
     """The mutable half of an emulator. Transports read it through the emulator and keep none of their own."""
 
-    def __init__(self, *, clock: VirtualClock, profile: str | Profile, schemas: Schemas) -> None:
+    def __init__(
+        self, *, clock: VirtualClock, profile: str | Profile, schemas: Schemas, pacing: Pacing | None = None
+    ) -> None:
         self.profile = get_profile(profile)
         self.clock = clock
         self.lock = self.clock.lock
@@ -43,6 +46,7 @@ class EmulatorState:
             profile=self.profile,
             schemas=schemas,
             on_violation=self.problems.append,
+            pacing=pacing,
         )
 
     def add_operation(
@@ -141,6 +145,45 @@ class EmulatorState:
         self.problems.append(error if isinstance(error, Exception) else RuntimeError(repr(error)))
         return RpcError(Code.INTERNAL, f"the {what} of {starter.rpc} raised {error!r}", reason="START_SCRIPT_FAILED")
 
+    def declare_start(
+        self,
+        *,
+        http: str | None = None,
+        grpc: str | None = None,
+        script: Script | None = None,
+        body: str | None = "*",
+        request_type: str | type | None = None,
+        parent: str | ParentOf = "parent",
+    ) -> Starter:
+        """Declare a method that starts operations (see `Emulator.on_start`)."""
+        __tracebackhide__ = True
+        if http is None and grpc is None:
+            raise ScriptError("on_start() needs http=, grpc= or both: the method that starts operations")
+        if script is not None and not callable(script):
+            raise ScriptError(f"script= must be a callable taking (operation, request), got {script!r}")
+        if not (isinstance(parent, str) or callable(parent)):
+            raise ScriptError(f"parent= must be a request field name or a callable, got {parent!r}")
+        rule = None if http is None else HttpRule.parse(http, body)
+        if rule is not None and rule.template.startswith(RESERVED_PREFIXES):
+            raise ScriptError(f"{rule.text} is under a path the emulator reserves for itself "
+                              f"({', '.join(RESERVED_PREFIXES)}); choose your service's own path")
+        method = request_class = None
+        if grpc is not None:
+            method, default_type = parse_grpc_method(grpc)
+            if method.startswith("/google.longrunning.Operations/"):
+                raise ScriptError(f"{grpc} is the Operations API the emulator itself serves; declare the method of "
+                                  "your service that starts an operation")
+            request_class = _request_class(default_type if request_type is None else request_type)
+        elif request_type is not None:
+            # REST only: the request type still reads the message as gRPC would (enums by name, typed fields).
+            request_class = _request_class(request_type)
+        if http is None and body != "*":
+            raise ScriptError("body= describes the REST binding; give http= with it")
+        starter = Starter(rule, method, request_class, script, parent)
+        with self.lock:
+            self.starts.add(starter)
+        return starter
+
     # -- gRPC's needs ----------------------------------------------------------------------------
 
     def require_types(self) -> None:
@@ -175,3 +218,12 @@ class EmulatorState:
         """Handles of every live operation, in creation order."""
         with self.lock:
             return [Operation(self, record) for record in self.store]
+
+
+def _request_class(request_type: str | type) -> Any:
+    """The protobuf class of a gRPC request, or `ScriptError` saying what to give instead."""
+    __tracebackhide__ = True
+    try:
+        return message_class(request_type)
+    except LookupError as error:
+        raise ScriptError(str(error)) from None

@@ -1,0 +1,209 @@
+"""The control plane: the emulator's own actions as JSON in and out, for harnesses in any language.
+
+The REST transport serves these under ``/_emulator/`` (`routes.CONTROL_ROUTES`); each is also a
+Python call on `Emulator` (the README maps one to the other). Requests are checked against
+``control.schema.json`` and ``scenario.schema.json`` before anything changes; answers are checked
+too, and an answer that fails its schema is the emulator's bug (INTERNAL, and a problem that fails
+the test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .calls import Call
+from .clock import Pacing
+from .codes import Code
+from .errors import RpcError
+from .openapi import openapi_document
+from .protojson import format_timestamp, to_timedelta
+from .routes import ALL_ROUTES
+from .scenario import LoadedScenario, Scenario, ScenarioError
+from .schemas import SchemaViolation
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .profiles import Profile
+    from .state import EmulatorState
+
+__all__ = ["ControlPlane", "Controlled"]
+
+JSON = dict[str, Any]
+_SCHEMA_OF = {route.endpoint: route for route in ALL_ROUTES}
+
+
+class Controlled(Protocol):
+    """What the control plane drives: `Emulator` is one."""
+
+    @property
+    def state(self) -> EmulatorState:
+        """The current state (caught up with real time when paced)."""
+
+    @property
+    def pacing(self) -> Pacing | None:
+        """How the clock moves by itself, if it does."""
+
+    def reset(self, *, start: datetime | str | None = None, profile: str | Profile | None = None) -> None:
+        """Fresh state."""
+
+    def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any] | Scenario) -> LoadedScenario:
+        """Load a scenario, all or nothing."""
+
+    def addresses(self) -> dict[str, str]:
+        """Where the emulator serves: ``{"http": url, "grpc": target}`` as far as it does."""
+
+
+class ControlPlane:
+    """The control actions of one emulator. Each method takes the request's JSON and returns the answer's."""
+
+    def __init__(self, target: Controlled) -> None:
+        self._target = target
+
+    def status(self, query: Mapping[str, Any]) -> JSON:
+        """``GET /_emulator/v1``: profile, methods, clock, counts and addresses."""
+        state = self._target.state
+        pacing = self._target.pacing
+        clock: JSON = {"mode": "virtual" if pacing is None else pacing.mode}
+        if pacing is not None and pacing.speed is not None:
+            clock["speed"] = pacing.speed
+        document: JSON = {
+            "profile": state.profile.name,
+            "rpcs": sorted(state.profile.rpcs),
+            "time": format_timestamp(state.clock.now()),
+            "clock": clock,
+            "operations": len(state.store),
+            "calls": len(state.calls),
+            **self._target.addresses(),
+        }
+        return self._answer("control_status", document)
+
+    def openapi(self, root_url: str, query: Mapping[str, Any]) -> JSON:
+        """``GET /_emulator/openapi.json``: the OpenAPI document of the emulated API and of this control plane."""
+        return openapi_document(self._target.state.schemas, server_url=root_url.rstrip("/"))
+
+    def create_operation(self, body: JSON) -> JSON:
+        """``POST /_emulator/v1/operations``: one operation with its timeline; the Operation as served now."""
+        loaded = self._load({"operations": [body]}, "the operation", strip="/operations/0")
+        return self._answer("control_create", loaded.operations[0].snapshot())
+
+    def load_scenario(self, body: JSON) -> JSON:
+        """``POST /_emulator/v1/scenario:load``: a whole scenario, all or nothing."""
+        loaded = self._load(body, "the scenario")
+        document: JSON = {
+            "operations": [operation.name for operation in loaded.operations],
+            "starts": [starter.rpc for starter in loaded.starters],
+        }
+        return self._answer("control_load", document)
+
+    def clock(self, query: Mapping[str, Any]) -> JSON:
+        """``GET /_emulator/v1/clock``."""
+        return self._answer("control_clock", {"time": format_timestamp(self._target.state.clock.now())})
+
+    def advance(self, body: JSON) -> JSON:
+        """``POST /_emulator/v1/clock:advance`` ``{"duration": "90s"}``."""
+        self._request("control_advance", body)
+        clock = self._target.state.clock
+        try:
+            clock.advance(to_timedelta(body["duration"], what="duration"))
+        except ValueError as error:
+            raise RpcError.bad_request(str(error), field="duration") from None
+        return self.clock({})
+
+    def set_time(self, body: JSON) -> JSON:
+        """``POST /_emulator/v1/clock:set`` ``{"time": "2030-01-01T01:00:00Z"}``."""
+        self._request("control_set", body)
+        clock = self._target.state.clock
+        try:
+            clock.set(body["time"])
+        except ValueError as error:
+            raise RpcError(Code.FAILED_PRECONDITION, str(error), reason="CLOCK_MOVES_FORWARD") from None
+        return self.clock({})
+
+    def calls(self, query: Mapping[str, Any]) -> JSON:
+        """``GET /_emulator/v1/calls?since=N``: the call log from index N (default 0) on."""
+        since = query.get("since", 0)
+        if since < 0:
+            raise RpcError.bad_request(f"since must be 0 or more, got {since}", field="since")
+        calls = list(self._target.state.calls)
+        document: JSON = {"next": len(calls)}
+        if calls[since:]:
+            document["calls"] = [_call_json(call) for call in calls[since:]]
+        return self._answer("control_calls", document)
+
+    def reset(self, body: JSON) -> JSON:
+        """``POST /_emulator/v1:reset`` ``{"profile": ..., "start": ...}`` (both optional)."""
+        self._request("control_reset", body)
+        try:
+            self._target.reset(start=body.get("start"), profile=body.get("profile"))
+        except ValueError as error:
+            raise RpcError.bad_request(str(error), field="start") from None
+        return self.status({})
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _load(self, document: JSON, what: str, *, strip: str = "") -> LoadedScenario:
+        state = self._target.state
+        try:
+            scenario = Scenario.from_document(document, source=what, schemas=state.schemas)
+            return self._target.load_scenario(scenario)
+        except ScenarioError as error:
+            violations = [
+                {"field": _relative(problem.pointer, strip) or "body", "description": problem.message}
+                for problem in error.problems
+            ]
+            first = error.problems[0]
+            message = f"{what} was not loaded: {_relative(first.pointer, strip) or '/'}: {first.message}"
+            if len(error.problems) > 1:
+                message += f" (and {len(error.problems) - 1} more fault(s); see the details)"
+            raise RpcError(
+                Code.INVALID_ARGUMENT, message, reason="INVALID_SCENARIO",
+                details=[{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}],
+            ) from None
+
+    def _request(self, endpoint: str, body: JSON) -> None:
+        schema = _SCHEMA_OF[endpoint].request
+        assert schema is not None
+        try:
+            self._target.state.schemas.validate(schema, body)
+        except SchemaViolation as violation:
+            raise RpcError.bad_request(violation.message, field=violation.pointer.lstrip("/") or "body") from None
+
+    def _answer(self, endpoint: str, document: JSON) -> JSON:
+        schema = _SCHEMA_OF[endpoint].response
+        assert schema is not None
+        state = self._target.state
+        try:
+            state.schemas.validate(schema, document)
+        except SchemaViolation as violation:
+            state.problems.append(violation)
+            raise RpcError(Code.INTERNAL, f"the emulator produced an answer that violates its schema: {violation}",
+                           reason="RESPONSE_SCHEMA_VIOLATION") from None
+        return document
+
+
+def _relative(pointer: str, prefix: str) -> str:
+    """``pointer`` inside the part of the document the request sent (create_operation sends one operation)."""
+    return pointer[len(prefix):] if prefix and pointer.startswith(prefix) else pointer
+
+
+def _call_json(call: Call) -> JSON:
+    document: JSON = {
+        "transport": call.transport,
+        "method": call.method,
+        "path": call.path,
+        "status": call.status,
+        "code": call.code,
+        "time": format_timestamp(call.time),
+        "headers": dict(call.headers),
+        "query": dict(call.query),
+    }
+    if call.rpc is not None:
+        document["rpc"] = call.rpc
+    if call.name is not None:
+        document["name"] = call.name
+    if call.body is not None:
+        document["body"] = call.body
+    return document

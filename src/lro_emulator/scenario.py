@@ -1,0 +1,401 @@
+"""Scenario files: the scripted behaviour of an emulator as data, in YAML or JSON.
+
+A scenario names its profile and clock start, the operations to create with their timelines, and
+the methods of the service that start operations (`schemas/scenario.schema.json` describes it, so
+editors complete and check it). Reading one checks the syntax, every JSON Schema rule, and then
+everything scripting would refuse, by playing it onto a scratch state first; each fault is
+reported with the file, the line where the YAML parser knew it, and the JSON pointer. Applying it
+is atomic: a scenario with any fault loads nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .clock import VirtualClock
+from .errors import ScriptError
+from .protojson import parse_timestamp
+from .schemas import Schemas, load_schemas
+
+if TYPE_CHECKING:
+    from .scripting import Operation
+    from .starts import Starter, StartRequest
+    from .state import EmulatorState
+
+__all__ = ["YAML_MEDIA_TYPES", "LoadedScenario", "Problem", "Scenario", "ScenarioError", "parse_yaml_object"]
+
+#: Media types under which the control plane accepts a scenario in YAML.
+YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+#: Enough faults to fix in one go; more would bury the first ones.
+_MAX_PROBLEMS = 20
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+JSON = dict[str, Any]
+
+
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
+    """PyYAML's safe loader, except that timestamps stay text: JSON has no date type, the schema wants RFC 3339."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != _TIMESTAMP_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One fault of a scenario: where (a JSON pointer, and the line when known) and what."""
+
+    pointer: str
+    message: str
+    line: int | None = None
+
+    def describe(self, source: str) -> str:
+        """``file:line: /pointer: message``, as compilers print it."""
+        where = source if self.line is None else f"{source}:{self.line}"
+        return f"{where}: {self.pointer or '/'}: {self.message}"
+
+
+class ScenarioError(ScriptError):
+    """A scenario with faults; nothing of it was loaded. ``problems`` lists each `Problem`."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = "\n".join("  " + problem.describe(source) for problem in self.problems)
+        super().__init__(f"scenario {source} has {count} fault{'s' if count != 1 else ''}, so nothing was loaded:\n"
+                         f"{lines}")
+        self.pointer = self.problems[0].pointer if self.problems else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedScenario:
+    """What loading a scenario created: the operations' handles and the declared starting methods."""
+
+    operations: list[Operation]
+    starters: list[Starter]
+
+
+def parse_yaml_object(raw: bytes | str, source: str) -> JSON:
+    """A YAML (or JSON) text holding one object, as JSON data; `ScenarioError` for anything else."""
+    document, _ = _parse(raw, source)
+    return document
+
+
+class Scenario:
+    """A scenario whose syntax and schema were checked. Read one with `read`, `from_text` or `from_document`."""
+
+    def __init__(self, document: JSON, source: str, lines: Mapping[str, int] | None = None) -> None:
+        self.document = document
+        self.source = source
+        self._lines = dict(lines or {})
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], *, schemas: Schemas | None = None) -> Scenario:
+        """Read and check a scenario file (YAML, or JSON, which YAML also reads)."""
+        source = os.fspath(path)
+        try:
+            with open(source, "rb") as file:
+                raw = file.read()
+        except OSError as error:
+            raise ScenarioError(source, [Problem("", f"cannot read the file: {error.strerror or error}")]) from None
+        return cls.from_text(raw, source, schemas=schemas)
+
+    @classmethod
+    def from_text(cls, raw: bytes | str, source: str = "<scenario>", *, schemas: Schemas | None = None) -> Scenario:
+        """Parse and check a scenario given as YAML or JSON text."""
+        document, lines = _parse(raw, source)
+        return cls._checked(document, source, lines, schemas)
+
+    @classmethod
+    def from_document(
+        cls, document: Mapping[str, Any], source: str = "<scenario>", *, schemas: Schemas | None = None
+    ) -> Scenario:
+        """Check a scenario given as data (what ``json.load`` or ``yaml.safe_load`` returns)."""
+        if not isinstance(document, Mapping):
+            raise ScenarioError(source, [Problem("", f"a scenario is an object, not {type(document).__name__}")])
+        copied = dict(document)
+        problems = list(_json_problems(copied, ""))
+        if problems:
+            raise ScenarioError(source, problems)
+        return cls._checked(json.loads(json.dumps(copied)), source, {}, schemas)
+
+    @classmethod
+    def _checked(cls, document: JSON, source: str, lines: Mapping[str, int], schemas: Schemas | None) -> Scenario:
+        scenario = cls(document, source, lines)
+        violations = (schemas or load_schemas()).errors("scenario", document)
+        if violations:
+            raise scenario._error([(v.pointer, v.message) for v in violations],
+                                  [_unexpected_key(v.pointer, v.message) for v in violations])
+        if "start" in document:
+            try:
+                parse_timestamp(document["start"])
+            except ValueError as error:
+                raise scenario._error([("/start", str(error))]) from None
+        return scenario
+
+    # -- what it asks for ------------------------------------------------------------------------
+
+    @property
+    def profile(self) -> str | None:
+        """The profile the scenario names, if any."""
+        return self.document.get("profile")
+
+    @property
+    def start(self) -> datetime | None:
+        """Where the scenario's clock starts, if it says."""
+        text = self.document.get("start")
+        return None if text is None else parse_timestamp(text)
+
+    def error(self, pointer: str, message: str) -> ScenarioError:
+        """A `ScenarioError` about this scenario at ``pointer`` (for checks made by whoever loads it)."""
+        return self._error([(pointer, message)])
+
+    # -- applying ----------------------------------------------------------------------------------
+
+    def check(self, state: EmulatorState) -> None:
+        """Play the scenario onto a scratch copy of ``state``'s setting: everything scripting would refuse.
+
+        Operation names already taken in ``state`` are faults too, so a scenario that passes this
+        check applies to ``state`` without error.
+        """
+        from .state import EmulatorState  # the state imports scripting, which this module must not need at import
+
+        scratch = EmulatorState(clock=VirtualClock(state.clock.now()), profile=state.profile, schemas=state.schemas)
+        scratch.typed = state.typed
+        scratch.starts = state.starts.copy()  # so that a start declared twice is a fault here too
+        problems = [
+            (f"/operations/{index}/name", f"an operation named {spec['name']!r} already exists in the emulator")
+            for index, spec in enumerate(self.document.get("operations", []))
+            if "name" in spec and state.store.find(spec["name"]) is not None
+        ]
+        if problems:
+            raise self._error(problems)
+        self._play(scratch)
+        for index, spec in enumerate(self.document.get("starts", [])):
+            # A template is played on each started operation later; play it once now, where faults can be named.
+            template = spec.get("operation")
+            if template:
+                operation = scratch.add_operation(parent=scratch.profile.default_parent)
+                with self._at(f"/starts/{index}/operation"):
+                    _play_timeline(operation, template, initial_metadata=True)
+
+    def apply(self, state: EmulatorState) -> LoadedScenario:
+        """Check the scenario, then create its operations and declare its starts in ``state``, all or nothing."""
+        self.check(state)
+        with state.lock:
+            store_mark, starts_mark = state.store.checkpoint(), state.starts.checkpoint()
+            try:
+                return self._play(state)
+            except BaseException:  # cannot happen after `check`; if it does, leave nothing half-loaded
+                state.store.rollback(store_mark)
+                state.starts.rollback(starts_mark)
+                raise
+
+    def _play(self, state: EmulatorState) -> LoadedScenario:
+        operations: list[Operation] = []
+        for index, spec in enumerate(self.document.get("operations", [])):
+            base = f"/operations/{index}"
+            with self._at(base + ("/metadata" if "metadata" in spec else "")):
+                operation = state.add_operation(spec.get("name"), spec.get("metadata"), parent=spec.get("parent"))
+            with self._at(base):
+                _play_timeline(operation, spec, located=functools.partial(self._under, base))
+            operations.append(operation)
+        starters: list[Starter] = []
+        for index, spec in enumerate(self.document.get("starts", [])):
+            with self._at(f"/starts/{index}"):
+                starters.append(state.declare_start(
+                    http=spec.get("http"),
+                    grpc=spec.get("grpc"),
+                    body=spec.get("body", "*"),
+                    request_type=spec.get("requestType"),
+                    parent=spec.get("parent", "parent"),
+                    script=_TemplateScript(spec.get("operation", {})),
+                ))
+        return LoadedScenario(operations, starters)
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def _under(self, base: str, pointer: str) -> Any:
+        return self._at(base + pointer)
+
+    @contextmanager
+    def _at(self, pointer: str) -> Iterator[None]:
+        """Turn a `ScriptError` raised inside into a `ScenarioError` at ``pointer``."""
+        try:
+            yield
+        except ScenarioError:
+            raise
+        except ScriptError as error:
+            raise self._error([(pointer, str(error))]) from None
+
+    def _error(self, faults: Sequence[tuple[str, str]], near: Sequence[str] = ()) -> ScenarioError:
+        """The error of ``faults`` (pointer, message); ``near`` may name a more precise pointer for each line."""
+        lines = [self._line(near[i] if i < len(near) else pointer) for i, (pointer, _) in enumerate(faults)]
+        problems = [Problem(pointer, message, line)
+                    for (pointer, message), line in zip(faults, lines, strict=True)][:_MAX_PROBLEMS]
+        if len(faults) > _MAX_PROBLEMS:
+            problems.append(Problem("", f"... and {len(faults) - _MAX_PROBLEMS} more"))
+        return ScenarioError(self.source, problems)
+
+    def _line(self, pointer: str) -> int | None:
+        """The line of ``pointer``, or of its nearest ancestor the parser saw (a missing key's object)."""
+        while True:
+            if pointer in self._lines:
+                return self._lines[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+class _TemplateScript:
+    """The script of a scenario's starting method: the same timeline on every operation it starts."""
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self._template = template
+
+    def __call__(self, operation: Operation, request: StartRequest) -> None:
+        _play_timeline(operation, self._template, initial_metadata=True)
+
+    def __repr__(self) -> str:
+        return f"<scenario timeline {json.dumps(self._template)[:80]}>"
+
+
+def _play_timeline(
+    operation: Operation,
+    spec: Mapping[str, Any],
+    located: Callable[[str], Any] | None = None,
+    *,
+    initial_metadata: bool = False,
+) -> None:
+    """Script ``spec``'s steps and cancel behaviour on ``operation``, and with ``initial_metadata`` its metadata.
+
+    ``located(pointer)`` is a context manager naming where a fault sits (relative to ``spec``).
+    """
+
+    @contextmanager
+    def nowhere(pointer: str) -> Iterator[None]:
+        yield
+
+    at = located or nowhere
+    if initial_metadata and "metadata" in spec:
+        with at("/metadata"):
+            operation.update(metadata=spec["metadata"])
+    for index, step in enumerate(spec.get("steps", [])):
+        with at(f"/steps/{index}"):
+            trigger: JSON = {}
+            if "at" in step:
+                trigger["at"] = step["at"]
+            if "afterPolls" in step:
+                trigger["after_polls"] = step["afterPolls"]
+            metadata = step.get("metadata")
+            if "error" in step:
+                error = step["error"]
+                operation.fail(error["code"], error.get("message", ""), details=error.get("details", ()),
+                               metadata=metadata, **trigger)
+            elif "response" in step or step.get("done"):
+                operation.succeed(step.get("response"), metadata=metadata, **trigger)
+            else:
+                operation.update(metadata=metadata, **trigger)
+    cancel = spec.get("cancel")
+    if cancel is not None:
+        with at("/cancel"):
+            options = {key: cancel[key] for key in ("after", "code", "message", "metadata") if key in cancel}
+            operation.on_cancel(cancel.get("mode", "accept"), **options)
+
+
+# -- parsing -------------------------------------------------------------------------------------------
+
+
+def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
+    """The object a YAML or JSON text holds, and the line of each JSON pointer in it."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ScenarioError(source, [Problem("", f"the file is not UTF-8 text: {error}")]) from None
+    else:
+        text = raw
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        document = None if node is None else loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        raise ScenarioError(source, [Problem("", message or str(error), None if mark is None else mark.line + 1)]) \
+            from None
+    except yaml.YAMLError as error:
+        raise ScenarioError(source, [Problem("", str(error))]) from None
+    except RecursionError:
+        raise ScenarioError(source, [Problem("", "the document is nested too deeply")]) from None
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if node is not None:
+        _index_lines(node, "", lines)
+    if not isinstance(document, dict):
+        kind = "empty" if document is None else f"a {type(document).__name__}, not an object"
+        raise ScenarioError(source, [Problem("", f"a scenario is an object (a YAML mapping); this document is {kind}",
+                                             lines.get(""))])
+    problems = [dataclasses.replace(p, line=_nearest(lines, p.pointer)) for p in _json_problems(document, "")]
+    if problems:
+        raise ScenarioError(source, problems[:_MAX_PROBLEMS])
+    return document, lines
+
+
+def _index_lines(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
+    lines.setdefault(pointer, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                child = pointer + "/" + key.value.replace("~", "~0").replace("/", "~1")
+                lines[child] = key.start_mark.line + 1  # the key's line is where a person looks for the field
+                _index_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, f"{pointer}/{index}", lines)
+
+
+def _unexpected_key(pointer: str, message: str) -> str:
+    """For "('bogus' was unexpected)", the pointer of that key: its line is the one to show."""
+    found = re.search(r"\('([^']*)'(?:, '[^']*')* (?:was|were) unexpected\)", message)
+    return pointer if found is None else pointer + "/" + found.group(1).replace("~", "~0").replace("/", "~1")
+
+
+def _nearest(lines: Mapping[str, int], pointer: str) -> int | None:
+    while pointer not in lines and pointer:
+        pointer = pointer.rsplit("/", 1)[0]
+    return lines.get(pointer)
+
+
+def _json_problems(value: object, pointer: str) -> Iterator[Problem]:
+    """What in parsed YAML has no JSON form: non-text keys, dates, binary, sets, NaN and infinities."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                yield Problem(pointer, f"the key {key!r} is not text; quote it (JSON keys are strings)")
+                continue
+            yield from _json_problems(item, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _json_problems(item, f"{pointer}/{index}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield Problem(pointer, f"{value} is not a JSON number")
+    elif not (value is None or isinstance(value, (str, int, float, bool))):
+        yield Problem(pointer, f"a {type(value).__name__} has no JSON form; write it as text")
