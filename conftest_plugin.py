@@ -8,12 +8,14 @@ with ``pytest -p lro_emulator.conftest_plugin``. It only wires: the emulator doe
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import pathlib
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from lro_emulator import Emulator, VirtualTime
+from lro_emulator import Emulator, Profile, Scenario, VirtualTime
+from lro_emulator.protojson import parse_timestamp
 from lro_emulator.timecontrol import SeededRandom
 
 _OPTIONS = {
@@ -23,6 +25,8 @@ _OPTIONS = {
     "seed": "seed of the global random generator, so client jitter repeats (default 0; None leaves it alone)",
     "grpc": "serve gRPC too, and require scripted payloads to pack into protobuf (default False; "
             "emu.grpc_target does the same on first use)",
+    "scenario": "a scenario file (YAML or JSON; relative to the test's file) or document to load; its profile "
+                "and start apply unless the marker gives its own, which must then agree",
 }
 
 
@@ -47,15 +51,18 @@ def lro_emulator_server() -> Iterator[Emulator]:
 def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) -> Iterator[Emulator]:
     """A started `Emulator` with fresh state, under virtual time unless the marker says otherwise.
 
-    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed, grpc.
+    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed, grpc, scenario.
     The fixture is synchronous, so it serves ``async def`` tests under pytest-asyncio and anyio too;
     virtual time covers ``asyncio.sleep``.
     """
     options = _marker_options(request)
     emulator = lro_emulator_server
+    scenario = _scenario(request, options)
     emulator.reset(start=options.get("start"), profile=options.get("profile"))
     if options.get("grpc", False):
         emulator.start_grpc()
+    if scenario is not None:
+        emulator.load_scenario(scenario)
     seed = options.get("seed", 0)
     try:
         virtual = options.get("virtual_time", True)
@@ -66,6 +73,32 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
         yield emulator
     # Problems recorded after the test body (during teardown) still fail the test's run.
     emulator.check()
+
+
+def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenario | None:
+    """The marker's scenario, read and checked; its profile and start must agree with the marker's own."""
+    source = options.get("scenario")
+    if source is None:
+        return None
+    if isinstance(source, Mapping):
+        scenario = Scenario.from_document(source)
+    else:
+        path = pathlib.Path(source)
+        if not path.is_absolute():
+            path = request.path.parent / path
+        scenario = Scenario.read(path)
+    for option, value in (("profile", scenario.profile), ("start", scenario.start)):
+        given = options.get(option)
+        if given is None or value is None:
+            continue
+        if option == "start":
+            given = parse_timestamp(given)
+        elif isinstance(given, Profile):
+            given = given.name
+        if given != value:
+            raise pytest.UsageError(f"@pytest.mark.lro_emulator({option}={options[option]!r}) disagrees with the "
+                                    f"scenario {scenario.source}, which says {value}; give one of them")
+    return scenario
 
 
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:

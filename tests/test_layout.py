@@ -15,7 +15,8 @@ import lro_emulator
 PACKAGE = pathlib.Path(lro_emulator.__file__).parent
 # The core decides everything and knows no transport; each of these modules is checked with all it imports.
 CORE = ("timeline", "scripting", "store", "service", "state", "filters", "paging", "clock", "codes",
-        "errors", "profiles", "protojson", "schemas", "calls", "routes", "starts", "protos")
+        "errors", "profiles", "protojson", "schemas", "calls", "routes", "starts", "protos", "scenario",
+        "control", "openapi", "discovery")
 FORBIDDEN = {"werkzeug", "grpc", "pytest", "_pytest"}
 
 

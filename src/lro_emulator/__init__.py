@@ -11,6 +11,7 @@ from .codes import Code
 from .emulator import DEFAULT_START, Emulator
 from .errors import EmulatorFailure, RpcError, ScriptError
 from .profiles import PROFILES, Profile
+from .scenario import LoadedScenario, Scenario, ScenarioError
 from .schemas import SchemaViolation
 from .scripting import Operation
 from .starts import Starter, StartRequest
@@ -29,9 +30,12 @@ __all__ = [
     "Code",
     "Emulator",
     "EmulatorFailure",
+    "LoadedScenario",
     "Operation",
     "Profile",
     "RpcError",
+    "Scenario",
+    "ScenarioError",
     "SchemaViolation",
     "ScriptError",
     "StartRequest",

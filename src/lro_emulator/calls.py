@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, overload
 
@@ -36,14 +36,17 @@ class Call:
 class CallList:
     """A thread-safe, append-only list of `Call` with ``called``, ``call_count``, ``last`` and ``filter``."""
 
-    def __init__(self, calls: list[Call] | None = None) -> None:
+    def __init__(self, calls: list[Call] | None = None, *, listener: Callable[[Call], None] | None = None) -> None:
         self._calls: list[Call] = list(calls or [])
         self._lock = threading.Lock()
+        self._listener = listener
 
     def record(self, call: Call) -> None:
-        """Append a call (transports do this; tests read)."""
+        """Append a call (transports do this; tests read) and tell the listener, if any."""
         with self._lock:
             self._calls.append(call)
+        if self._listener is not None:
+            self._listener(call)
 
     def filter(self, *, rpc: str | None = None, name: str | None = None, status: int | None = None) -> CallList:
         """The calls matching every given attribute, as a new `CallList`."""

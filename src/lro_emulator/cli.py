@@ -1,19 +1,30 @@
-"""The ``lro-emulator`` command: run the emulator as a server (with a demo when given nothing)."""
+"""The ``lro-emulator`` command: ``serve`` the emulator (a demo when given nothing), ``validate`` scenario files."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TextIO
 
+from .calls import Call
+from .clock import VirtualClock
 from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_START, Emulator
 from .profiles import PROFILES
+from .protojson import format_timestamp, parse_timestamp
+from .routes import CONTROL_PREFIX
+from .scenario import Scenario, ScenarioError
+from .schemas import load_schemas
+from .state import EmulatorState
 
 __all__ = ["main"]
 
 DEFAULT_PORT = 8089
+_COMMANDS = ("serve", "validate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,54 +32,144 @@ def _parser() -> argparse.ArgumentParser:
         prog="lro-emulator",
         description="Emulate Google's long-running Operations API. With no arguments, serve a demo.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any)")
-    parser.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
-                        help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="generic", help="service profile")
-    parser.add_argument("--start", default=DEFAULT_START, help="where the virtual clock starts (RFC 3339)")
-    parser.add_argument("--no-demo", action="store_true", help="start with no operations")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,validate}")
+    serve = commands.add_parser("serve", help="serve until interrupted (the default command)",
+                                description="Serve the emulator until interrupted, printing a line per request.")
+    serve.add_argument("scenarios", nargs="*", metavar="SCENARIO",
+                       help="scenario files (YAML or JSON) to load, in order")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"REST port (default: {DEFAULT_PORT}; 0: any)")
+    serve.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
+                       help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
+    serve.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                       help="service profile (default: the scenarios', else generic)")
+    serve.add_argument("--start", default=None,
+                       help=f"where the clock starts, RFC 3339 or 'now' (default: the scenarios', "
+                            f"else {DEFAULT_START})")
+    pace = serve.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0,
+                      help="virtual seconds per real second (default: 1, real time; 60: a minute a second)")
+    pace.add_argument("--manual", action="store_true", help="the clock moves only when the control plane moves it")
+    serve.add_argument("--no-demo", action="store_true", help="without scenarios, start with no operations")
+    serve.add_argument("--quiet", action="store_true", help="do not print a line per request")
+    validate = commands.add_parser("validate", help="check scenario files; exit 1 with their faults",
+                                   description="Check scenario files as loading them would, without serving.")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
+        arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
+    args = _parser().parse_args(arguments)
+    if args.command == "validate":
+        return _validate(args.files, sys.stdout, sys.stderr)
+    return _serve(args)
+
+
+# -- validate ------------------------------------------------------------------------------------------
+
+
+def _validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
+    """Check each file as `Emulator.load_scenario` would, on a fresh emulator of its profile."""
+    failed = 0
+    schemas = load_schemas()
+    for path in files:
+        try:
+            scenario = Scenario.read(path, schemas=schemas)
+            state = EmulatorState(clock=VirtualClock(scenario.start or DEFAULT_START),
+                                  profile=scenario.profile or "generic", schemas=schemas)
+            scenario.check(state)
+        except ScenarioError as error:
+            failed += 1
+            print(str(error), file=err)
+            continue
+        operations, starts = (len(scenario.document.get(key, [])) for key in ("operations", "starts"))
+        print(f"{path}: ok ({operations} operation{'s' if operations != 1 else ''}, "
+              f"{starts} starting method{'s' if starts != 1 else ''})", file=out)
+    return 1 if failed else 0
+
+
+# -- serve ---------------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
     try:
-        emulator = Emulator(start=args.start, profile=args.profile, host=args.host, port=args.port,
-                            grpc_port=args.grpc_port or 0)
-    except ValueError as error:
+        scenarios = [Scenario.read(path) for path in args.scenarios]
+        profile = _agreed("profile", args.profile, [(s.source, s.profile) for s in scenarios]) or "generic"
+        given = args.start
+        if given is not None:
+            given = datetime.now(timezone.utc) if given == "now" else parse_timestamp(given)
+            given = format_timestamp(given)
+        declared = [(s.source, None if s.start is None else format_timestamp(s.start)) for s in scenarios]
+        start = _agreed("start", given, declared)
+        emulator = Emulator(start=start or DEFAULT_START, profile=profile, host=args.host, port=args.port,
+                            grpc_port=args.grpc_port or 0, speed=None if args.manual else args.speed,
+                            manual=args.manual)
+    except (ScenarioError, ValueError) as error:
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2
-    demo = not args.no_demo and args.profile == "generic"
+    demo = not scenarios and not args.no_demo and profile == "generic"
     try:
+        for scenario in scenarios:
+            emulator.load_scenario(scenario)
         if demo:
             load_demo(emulator.state)
         emulator.start()
         target = None if args.grpc_port is None else emulator.start_grpc()
+    except ScenarioError as error:
+        print(f"lro-emulator: {error}", file=sys.stderr)
+        return 2
     except (OSError, ValueError, RuntimeError) as error:  # a port in use, grpcio missing
         emulator.stop()
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2
+    if not args.quiet:
+        emulator.observe(_print_call)
     url = emulator.url
+    clock = "manual clock" if args.manual else ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x")
     grpc_note = "" if target is None else f" and gRPC on {target}"
-    print(f"lro-emulator ({args.profile} profile) serving on {url}{grpc_note}", flush=True)
+    loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
+    print(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
+          f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}",
+          flush=True)
     if demo:
         print(f"""
 Try:
   curl -s {url}/v1/{DEMO_PARENT}/operations
   curl -s {url}/v1/{DEMO_PARENT}/operations/training            # the fourth poll sees it done
-  curl -s -X POST {url}/v1/{DEMO_PARENT}/operations/hour-long:wait?timeout=3600s
   curl -s -X POST {url}/v1/{DEMO_PARENT}/operations/cancel-me:cancel
   curl -s '{url}/v1/{DEMO_PARENT}/operations?filter=done=true'
-The clock is virtual: it moves only when a :wait asks it to. Press Ctrl-C to stop.""", flush=True)
+  curl -s -X POST {url}{CONTROL_PREFIX}/v1/clock:advance -d '{{"duration": "3600s"}}'   # an hour passes
+  curl -s {url}/v1/{DEMO_PARENT}/operations/hour-long           # now done
+Press Ctrl-C to stop.""", flush=True)
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        stopped.wait()
     finally:
         emulator.stop()
+    print("lro-emulator: stopped", flush=True)
     return 0
+
+
+def _agreed(what: str, given: str | None, declared: Sequence[tuple[str, str | None]]) -> str | None:
+    """The one value of ``what`` the command line and the scenarios agree on; `ValueError` when they differ."""
+    values = [(f"--{what}", given)] if given is not None else []
+    values += [(source, value) for source, value in declared if value is not None]
+    if len({value for _, value in values}) > 1:
+        listed = ", ".join(f"{source}: {value}" for source, value in values)
+        raise ValueError(f"the {what} differs between {listed}; they must agree")
+    return values[0][1] if values else None
+
+
+def _print_call(call: Call) -> None:
+    name = f" {call.name}" if call.name else ""
+    print(f"[{format_timestamp(call.time)}] {call.transport:4} {call.method} {call.path} -> {call.status} {call.code}"
+          f"  {call.rpc or '-'}{name}", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -55,6 +55,9 @@ class Controlled(Protocol):
     def addresses(self) -> dict[str, str]:
         """Where the emulator serves: ``{"http": url, "grpc": target}`` as far as it does."""
 
+    def report(self, call: Call) -> None:
+        """Tell observers of a request answered; control-plane requests are never in the call log."""
+
 
 class ControlPlane:
     """The control actions of one emulator. Each method takes the request's JSON and returns the answer's."""
@@ -89,8 +92,8 @@ class ControlPlane:
         loaded = self._load({"operations": [body]}, "the operation", strip="/operations/0")
         return self._answer("control_create", loaded.operations[0].snapshot())
 
-    def load_scenario(self, body: JSON) -> JSON:
-        """``POST /_emulator/v1/scenario:load``: a whole scenario, all or nothing."""
+    def load_scenario(self, body: JSON | bytes | str) -> JSON:
+        """``POST /_emulator/v1/scenario:load``: a whole scenario (data, or YAML or JSON text), all or nothing."""
         loaded = self._load(body, "the scenario")
         document: JSON = {
             "operations": [operation.name for operation in loaded.operations],
@@ -142,20 +145,29 @@ class ControlPlane:
             raise RpcError.bad_request(str(error), field="start") from None
         return self.status({})
 
+    def report(self, call: Call) -> None:
+        """Pass a control-plane request on to the emulator's observers (it is not a call of the client)."""
+        self._target.report(call)
+
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _load(self, document: JSON, what: str, *, strip: str = "") -> LoadedScenario:
+    def _load(self, document: JSON | bytes | str, what: str, *, strip: str = "") -> LoadedScenario:
         state = self._target.state
         try:
-            scenario = Scenario.from_document(document, source=what, schemas=state.schemas)
+            if isinstance(document, (bytes, str)):
+                scenario = Scenario.from_text(document, source=what, schemas=state.schemas)
+            else:
+                scenario = Scenario.from_document(document, source=what, schemas=state.schemas)
             return self._target.load_scenario(scenario)
         except ScenarioError as error:
             violations = [
-                {"field": _relative(problem.pointer, strip) or "body", "description": problem.message}
+                {"field": _relative(problem.pointer, strip) or "body",
+                 "description": (f"line {problem.line}: " if problem.line else "") + problem.message}
                 for problem in error.problems
             ]
             first = error.problems[0]
-            message = f"{what} was not loaded: {_relative(first.pointer, strip) or '/'}: {first.message}"
+            line = f"line {first.line}: " if first.line else ""
+            message = f"{what} was not loaded: {line}{_relative(first.pointer, strip) or '/'}: {first.message}"
             if len(error.problems) > 1:
                 message += f" (and {len(error.problems) - 1} more fault(s); see the details)"
             raise RpcError(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from .calls import CallList
+from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
 from .control import ControlPlane
 from .errors import EmulatorFailure
@@ -60,6 +60,7 @@ class Emulator:
         self._clock = VirtualClock(start)
         self._origin = self._clock.now()  # where the current state's clock started
         self._pacing = Pacing(self._clock, speed) if speed is not None or manual else None
+        self._observers: list[Callable[[Call], None]] = []
         self._state = self._new_state(profile)
         self.control = ControlPlane(self)
         """The control plane's actions as JSON in and out (what ``/_emulator/`` serves)."""
@@ -118,7 +119,20 @@ class Emulator:
         self._state = state
 
     def _new_state(self, profile: str | Profile) -> EmulatorState:
-        return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing)
+        return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
+                             on_call=self.report)
+
+    def observe(self, observer: Callable[[Call], None]) -> None:
+        """Call ``observer(call)`` for every request answered from now on, control-plane requests included.
+
+        It runs on the serving thread, so it must be quick (the command line prints a line).
+        """
+        self._observers.append(observer)
+
+    def report(self, call: Call) -> None:
+        """Tell the observers of a request answered (the transports and the control plane call this)."""
+        for observer in list(self._observers):
+            observer(call)
 
     def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any] | Scenario) -> LoadedScenario:
         """Load a scenario file (YAML or JSON), or a scenario document, all or nothing.

@@ -22,7 +22,7 @@ from .errors import RpcError
 from .protojson import camel_case, parse_duration
 from .protos import canonical_json
 from .routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
-from .scenario import YAML_MEDIA_TYPES, ScenarioError, parse_yaml_object
+from .scenario import YAML_MEDIA_TYPES
 from .schemas import SchemaViolation
 from .starts import Starter, StartRequest, set_field
 from .state import EmulatorState
@@ -81,7 +81,7 @@ class RestApp:
                 "control_status": lambda request: control.status(_query(request, {})),
                 "control_openapi": lambda request: control.openapi(_root_url(request), _query(request, {})),
                 "control_create": lambda request: control.create_operation(_control_body(request)),
-                "control_load": lambda request: control.load_scenario(_control_body(request, yaml_ok=True)),
+                "control_load": lambda request: control.load_scenario(_control_body(request, text_ok=True)),
                 "control_clock": lambda request: control.clock(_query(request, {})),
                 "control_advance": lambda request: control.advance(_control_body(request)),
                 "control_set": lambda request: control.set_time(_control_body(request)),
@@ -150,9 +150,14 @@ class RestApp:
                 raise RpcError(Code.UNIMPLEMENTED, "this application has no control plane", reason="NO_CONTROL_PLANE")
             document = self._control_handlers[endpoint](request)
             status = 200
+            code = Code.OK
         except Exception as error:
             failure = self._as_rpc_error(state, request, error)
             document, status = self._checked_envelope(state, error_envelope(failure)), failure.code.http_status
+            code = failure.code
+        if self._control is not None:
+            self._control.report(Call(rpc=_RPC_OF[endpoint], method=request.method, path=request.path, name=None,
+                                      status=status, code=code.name, time=state.clock.now()))
         return _respond(environ, start_response, document, status)
 
     # -- handlers: (state, request, **route args) -> response document ------------------------------
@@ -294,18 +299,20 @@ def _root_url(request: Request) -> str:
     return request.host_url
 
 
-def _control_body(request: Request, *, yaml_ok: bool = False) -> JSON:
-    """A control-plane request body: a JSON object (or, where ``yaml_ok``, YAML sent as application/yaml)."""
+def _control_body(request: Request, *, text_ok: bool = False) -> Any:
+    """A control-plane request body: a JSON object, or where ``text_ok`` the YAML or JSON text itself.
+
+    Text is left to the scenario reader, which reports faults with their lines.
+    """
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
-    if yaml_ok and request.mimetype in YAML_MEDIA_TYPES:
-        try:
-            return parse_yaml_object(raw, "the request body")
-        except ScenarioError as error:
-            raise RpcError.bad_request(str(error), field="body") from None
-    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):
-        accepted = "application/json" + (" or application/yaml" if yaml_ok else "")
+    # curl -d sends its data as a form; a harness with nothing but curl should not need -H for every call.
+    curl_default = request.mimetype == "application/x-www-form-urlencoded"
+    if text_ok and (request.mimetype in YAML_MEDIA_TYPES or curl_default):
+        return raw
+    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json") and not curl_default:
+        accepted = "application/json" + (" or application/yaml" if text_ok else "")
         raise RpcError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
     try:
         document = json.loads(raw, parse_constant=_reject_constant)

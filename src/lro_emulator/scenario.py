@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .starts import Starter, StartRequest
     from .state import EmulatorState
 
-__all__ = ["YAML_MEDIA_TYPES", "LoadedScenario", "Problem", "Scenario", "ScenarioError", "parse_yaml_object"]
+__all__ = ["YAML_MEDIA_TYPES", "LoadedScenario", "Problem", "Scenario", "ScenarioError"]
 
 #: Media types under which the control plane accepts a scenario in YAML.
 YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
@@ -87,12 +87,6 @@ class LoadedScenario:
 
     operations: list[Operation]
     starters: list[Starter]
-
-
-def parse_yaml_object(raw: bytes | str, source: str) -> JSON:
-    """A YAML (or JSON) text holding one object, as JSON data; `ScenarioError` for anything else."""
-    document, _ = _parse(raw, source)
-    return document
 
 
 class Scenario:

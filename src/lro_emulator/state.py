@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from .calls import CallList
+from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
 from .codes import Code
 from .errors import RpcError, ScriptError
@@ -26,14 +27,20 @@ class EmulatorState:
     """The mutable half of an emulator. Transports read it through the emulator and keep none of their own."""
 
     def __init__(
-        self, *, clock: VirtualClock, profile: str | Profile, schemas: Schemas, pacing: Pacing | None = None
+        self,
+        *,
+        clock: VirtualClock,
+        profile: str | Profile,
+        schemas: Schemas,
+        pacing: Pacing | None = None,
+        on_call: Callable[[Call], None] | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self.clock = clock
         self.lock = self.clock.lock
         self.schemas = schemas
         self.store = OperationStore()
-        self.calls = CallList()
+        self.calls = CallList(listener=on_call)
         #: Schema violations in responses and emulator failures: each must fail the test that caused it.
         self.problems: list[Exception] = []
         self.reported = 0  # how many of the problems `Emulator.check` has already raised
