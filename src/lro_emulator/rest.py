@@ -314,12 +314,18 @@ def _control_body(request: Request, *, text_ok: bool = False) -> Any:
     if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json") and not curl_default:
         accepted = "application/json" + (" or application/yaml" if text_ok else "")
         raise RpcError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
+    return _json_object(request, raw)
+
+
+def _json_object(request: Request, raw: bytes) -> JSON:
+    """A body that must be a JSON object; it is kept for the call log even when it is not one."""
     try:
         document = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as error:
         raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
     except RecursionError:
         raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
+    request.environ[_BODY_KEY] = document
     if not isinstance(document, dict):
         raise RpcError.bad_request(
             f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
@@ -373,17 +379,7 @@ def _body(state: EmulatorState, request: Request, schema: str | None, name: str 
             f"the request body must be JSON (Content-Type: application/json), got {request.mimetype!r}",
             field="body",
         )
-    try:
-        document = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
-    except RecursionError:
-        raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
-    request.environ[_BODY_KEY] = document  # for the call log, also when the call then fails
-    if not isinstance(document, dict):
-        raise RpcError.bad_request(
-            f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
-        )
+    document = _json_object(request, raw)
     # proto3 JSON: null means the field is unset.
     camel = {camel_case(key): value for key, value in document.items() if value is not None}
     if schema is None:
