@@ -291,8 +291,9 @@ CASES = [
                                              query="returnPartialSuccess=true", profile="earthengine")),
     _case("vertex-project-level-name", Bad("POST", "/v1/projects/p/operations/x:cancel", 404, "NOT_FOUND",
                                            "is not an operation name the vertex profile serves", profile="vertex")),
-    _case("vertex-global-list", Bad("GET", "/v1/operations", 404, "NOT_FOUND",
-                                    "is not a collection the vertex profile lists", profile="vertex")),
+    _case("vertex-global-list-with-a-name", Bad("GET", "/v1/operations", 400, "INVALID_ARGUMENT",
+                                                "lists the global collection, so name must be empty",
+                                                query="name=projects/p", profile="vertex")),
     _case("cancel-get-list-delete", Bad("DELETE", GET, 501, "UNIMPLEMENTED",
                                         "DeleteOperation is not offered by the cancel-get-list profile, which has "
                                         "CancelOperation, GetOperation, ListOperations", profile="cancel-get-list")),

@@ -11,6 +11,7 @@ profile offers, and points ``rootUrl`` at the emulator.
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -26,7 +27,9 @@ from lro_emulator import PROFILES, Emulator
 from .conftest import struct
 
 HOUR = timedelta(hours=1)
-OPERATION_METHODS = {"get", "list", "cancel", "delete", "wait"}
+METHOD_OF_RPC = {"GetOperation": "get", "ListOperations": "list", "CancelOperation": "cancel",
+                 "DeleteOperation": "delete", "WaitOperation": "wait"}
+OPERATION_METHODS = set(METHOD_OF_RPC.values())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +106,27 @@ def resource_of(document: dict[str, Any], path: tuple[str, ...]) -> dict[str, An
     for part in path:
         node = node["resources"][part]
     return node
+
+
+def real_document(package: str, path: str) -> dict[str, Any]:
+    """A real discovery document shipped inside an installed client library."""
+    return dict(json.loads((importlib.resources.files(package) / path).read_text()))
+
+
+def shape(method: dict[str, Any]) -> dict[str, Any]:
+    """What a client relies on in a method: id, HTTP binding, parameters, and whether it takes a body."""
+    return {
+        "id": method["id"],
+        "httpMethod": method["httpMethod"],
+        "path": method["path"],
+        "flatPath": method.get("flatPath"),
+        "parameterOrder": method["parameterOrder"],
+        "parameters": {
+            name: {key: value for key, value in spec.items() if key != "description"}
+            for name, spec in method["parameters"].items()
+        },
+        "request": "request" in method,
+    }
 
 
 @pytest.fixture
@@ -200,6 +224,37 @@ def test_every_schema_reference_resolves_and_no_credentials_are_asked_for(
     assert "nextPageToken" in document["schemas"][f"{service.schema_prefix}ListOperationsResponse"]["properties"]
 
 
+REAL_DOCUMENTS = [
+    pytest.param(VERTEX, "v1", ("googleapiclient.discovery_cache", "documents/aiplatform.v1.json"),
+                 VERTEX.resource, marks=pytest.mark.lro_emulator(profile="vertex"), id="vertex-aiplatform.v1"),
+    pytest.param(VERTEX, "v1beta1", ("googleapiclient.discovery_cache", "documents/aiplatform.v1beta1.json"),
+                 ("operations",), marks=pytest.mark.lro_emulator(profile="vertex"), id="vertex-global-v1beta1"),
+    pytest.param(CANCEL_GET_LIST, "v1", ("googleapiclient.discovery_cache", "documents/ml.v1.json"),
+                 CANCEL_GET_LIST.resource, marks=pytest.mark.lro_emulator(profile="cancel-get-list"), id="ml.v1"),
+    # Earth Engine's own test fixture: its v1alpha document as ee's tests know it.
+    pytest.param(EARTH_ENGINE, "v1alpha", ("ee", "tests/cloud_api_discovery_document.json"),
+                 EARTH_ENGINE.resource, marks=pytest.mark.lro_emulator(profile="earthengine"), id="earthengine"),
+]
+
+
+@pytest.mark.parametrize(("service", "version", "real", "resource"), REAL_DOCUMENTS)
+def test_each_served_method_has_the_shape_of_the_real_services_method(
+    lro_emulator: Emulator, service: Service, version: str, real: tuple[str, str], resource: tuple[str, ...]
+) -> None:
+    _, document = fetch(apis_url(lro_emulator, service.api, version))
+    served = resource_of(document, resource)["methods"]
+    original = resource_of(real_document(*real), resource)["methods"]
+
+    assert set(served) <= set(original)
+    assert {name: shape(method) for name, method in served.items()} == {
+        name: shape(original[name]) for name in served
+    }
+    if service.schema_prefix:
+        assert {name: method["response"] for name, method in served.items()} == {
+            name: original[name]["response"] for name in served
+        }
+
+
 @pytest.mark.parametrize("service", WITH_WAIT)
 def test_wait_takes_its_timeout_where_the_real_service_does(document: dict[str, Any], service: Service) -> None:
     wait_method = resource_of(document, service.resource)["methods"]["wait"]
@@ -242,11 +297,15 @@ def test_every_profile_serves_a_document_googleapiclient_builds(
     lro_emulator: Emulator, http: httplib2.Http, profile: str
 ) -> None:
     status, document = fetch(discovery_url(lro_emulator, "v1"))
-    client = discovery.build_from_document(document, http=http)
+    discovery.build_from_document(document, http=http)
+
+    def method_names(node: dict[str, Any]) -> set[str]:
+        names = set(node.get("methods", {}))
+        return names.union(*(method_names(child) for child in node.get("resources", {}).values()))
 
     assert status == 200
     assert refs(document) <= set(document["schemas"])
-    assert client is not None
+    assert method_names(document) == {METHOD_OF_RPC[rpc] for rpc in PROFILES[profile].rpcs}
 
 
 @pytest.mark.lro_emulator(profile="vertex")
@@ -460,19 +519,20 @@ def test_wait_shorter_than_the_operation_returns_it_unfinished_after_the_timeout
 
 
 @pytest.mark.lro_emulator(profile="vertex")
-def test_vertex_global_operations_are_reachable_but_not_listed(
-    lro_emulator: Emulator, http: httplib2.Http
-) -> None:
+def test_vertex_global_operations_are_reachable_and_listed(lro_emulator: Emulator, http: httplib2.Http) -> None:
     op = lro_emulator.add_operation("operations/global-1").succeed(at=60)
+    lro_emulator.add_operation(parent="projects/p/locations/l")
     _, document = fetch(discovery_url(lro_emulator, "v1"))
     global_operations = discovery.build_from_document(document, http=http).operations()
 
     answer = global_operations.wait(name=op.name, timeout="120s").execute()
+    listed = global_operations.list().execute()
 
     assert answer["done"] is True
-    assert set(document["resources"]["operations"]["methods"]) == {"get", "cancel", "delete", "wait"}
-    assert not hasattr(global_operations, "list")
+    assert set(document["resources"]["operations"]["methods"]) == {"get", "list", "cancel", "delete", "wait"}
+    assert [operation["name"] for operation in listed["operations"]] == ["operations/global-1"]
     assert lro_emulator.calls.filter(rpc="WaitOperation")[0].path == "/v1/operations/global-1:wait"
+    assert lro_emulator.calls.filter(rpc="ListOperations")[0].path == "/v1/operations"
 
 
 # -- errors ------------------------------------------------------------------------------------------------
@@ -507,7 +567,9 @@ def test_errors_arrive_as_http_error_with_the_aip_193_status(
 
 
 @pytest.mark.parametrize("service", each((VERTEX,)))
-def test_a_timeout_that_is_not_a_duration_is_http_400(lro_emulator: Emulator, operations: Any, service: Service) -> None:
+def test_a_timeout_that_is_not_a_duration_is_http_400(
+    lro_emulator: Emulator, operations: Any, service: Service
+) -> None:
     op = lro_emulator.add_operation(parent=service.parent)
 
     with pytest.raises(HttpError) as raised:

@@ -42,10 +42,10 @@ def timestamp(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export_task(emu: Emulator, task_id: str, *, description: str = "export", runs_from: float = 60,
-                ends_at: timedelta = HOUR) -> Operation:
-    """An Earth Engine export as the service reports it: PENDING, RUNNING from ``runs_from`` s, SUCCEEDED at ``ends_at``."""
+def export_task(emu: Emulator, task_id: str, *, description: str = "export") -> Operation:
+    """An hour-long Earth Engine export as the service reports it: PENDING, RUNNING from 60 s, SUCCEEDED at 1 h."""
     created = emu.clock.now()
+    runs_from, ends_at = timedelta(seconds=60), HOUR
     op = emu.add_operation(f"{PARENT}/operations/{task_id}", {
         "@type": METADATA_TYPE,
         "state": "PENDING",
@@ -57,8 +57,8 @@ def export_task(emu: Emulator, task_id: str, *, description: str = "export", run
     })
     op.update(at=runs_from, metadata={
         "state": "RUNNING",
-        "startTime": timestamp(created + timedelta(seconds=runs_from)),
-        "updateTime": timestamp(created + timedelta(seconds=runs_from)),
+        "startTime": timestamp(created + runs_from),
+        "updateTime": timestamp(created + runs_from),
         "attempt": 1,
     })
     return op.succeed(at=ends_at, metadata={
@@ -128,10 +128,8 @@ def test_initialize_builds_the_client_from_the_emulator_alone(
 
 
 def test_list_operations_pages_through_more_than_500(earth_engine: Emulator) -> None:
-    names = [
-        earth_engine.add_operation(f"{PARENT}/operations/TASK{i:04d}", {"@type": METADATA_TYPE, "state": "RUNNING"}).name
-        for i in range(1201)
-    ]
+    running = {"@type": METADATA_TYPE, "state": "RUNNING"}
+    names = [earth_engine.add_operation(f"{PARENT}/operations/TASK{i:04d}", running).name for i in range(1201)]
     earth_engine.add_operation(parent="projects/someone-else")
 
     operations = ee.data.listOperations()

@@ -85,13 +85,13 @@ class ServiceNaming:
         return self.api or "longrunning"
 
 
-_SEGMENT_PATTERN = "[^/]+"
-
 #: Each profile's naming, after the real discovery documents: Earth Engine's (``earthengine`` v1,
 #: v1beta, v1alpha: ``projects.operations``, wait with a JSON body, ``projects.algorithms``), Vertex
 #: AI's (``aiplatform`` v1, v1beta1: ``projects.locations.operations`` and the global
 #: ``operations``, wait with ``timeout`` in the query), and AI Platform Training & Prediction's
 #: (``ml`` v1: ``projects.operations`` with cancel, get and list) for the cancel-get-list profile.
+#: Vertex AI's nested collections (``projects.locations.datasets.operations`` and dozens more),
+#: which the vertex profile serves on the wire, are not in its document.
 #:
 #: The generic profile stands for any service: it answers for whatever API name a client asks
 #: (``longrunning`` at ``$discovery/rest``) and any version, with one top-level ``operations``
@@ -170,6 +170,33 @@ _DESCRIPTIONS = {
                      "timeout, returning the latest state. It may return the latest state before the timeout "
                      "(including immediately), so even an immediate response is no guarantee that the "
                      "operation is done.",
+}
+
+# The route table's JSON Schema names, as discovery schema kinds.
+_SCHEMA_KINDS = {
+    "operation": "Operation",
+    "list-operations-response": "ListOperationsResponse",
+    "empty": "Empty",
+    "cancel-operation-request": "CancelOperationRequest",
+    "wait-operation-request": "WaitOperationRequest",
+}
+
+# The route table's query parameter types, in discovery's words.
+_QUERY_TYPES: dict[str, JSON] = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer", "format": "int32"},
+    "boolean": {"type": "boolean"},
+    "duration": {"type": "string", "format": "google-duration"},
+}
+
+_QUERY_DESCRIPTIONS = {
+    "filter": "The standard list filter.",
+    "name": "The name of the operation's parent resource (empty for the global collection).",
+    "pageSize": "The standard list page size.",
+    "pageToken": "The standard list page token.",
+    "returnPartialSuccess": "When true, operations that are reachable are returned as normal, and those that are "
+                            "unreachable in ListOperationsResponse.unreachable. Only when reading across collections.",
+    "timeout": "The maximum duration to wait before timing out.",
 }
 
 # The system parameters of Google's documents. Only those the server ignores are declared (all of
@@ -505,39 +532,20 @@ def _method(naming: ServiceNaming, api: str, version: str, collection: Operation
         segments = collection.resource[:-1] if listing else collection.resource
         flat = "/".join(f"{part}/{{{part}Id}}" for part in segments)
         method["flatPath"] = path.replace("{+name}", flat)
-    if listing:
-        method["parameters"].update({
-            "filter": {"description": "The standard list filter.", "location": "query", "type": "string"},
-            "pageSize": {"description": "The standard list page size.", "format": "int32", "location": "query",
-                         "type": "integer"},
-            "pageToken": {"description": "The standard list page token.", "location": "query", "type": "string"},
-        })
-        if naming.partial_success:
-            method["parameters"]["returnPartialSuccess"] = {
-                "description": "When true, operations that are reachable are returned as normal, and those that "
-                               "are unreachable in ListOperationsResponse.unreachable. Only across collections.",
-                "location": "query",
-                "type": "boolean",
-            }
-    if rpc == "CancelOperation" and naming.cancel_body:
-        method["request"] = {"$ref": "CancelOperationRequest"}
-    if rpc == "WaitOperation":
-        if naming.wait_timeout == "body":
-            method["request"] = {"$ref": "WaitOperationRequest"}
-        else:
-            method["parameters"]["timeout"] = {
-                "description": "The maximum duration to wait before timing out.",
-                "format": "google-duration",
-                "location": "query",
-                "type": "string",
-            }
-    method["response"] = {"$ref": {
-        "GetOperation": "Operation",
-        "ListOperations": "ListOperationsResponse",
-        "CancelOperation": "Empty",
-        "DeleteOperation": "Empty",
-        "WaitOperation": "Operation",
-    }[rpc]}
+    for key, kind in route.query:
+        # The route says what the server accepts; the service decides what its document declares.
+        if (key == "returnPartialSuccess" and not naming.partial_success) or (
+            key == "timeout" and naming.wait_timeout == "body"
+        ):
+            continue
+        method["parameters"][key] = {"description": _QUERY_DESCRIPTIONS[key], "location": "query",
+                                     **_QUERY_TYPES[kind]}
+    body = _SCHEMA_KINDS.get(route.request or "")
+    if (body == "CancelOperationRequest" and naming.cancel_body) or (
+        body == "WaitOperationRequest" and naming.wait_timeout == "body"
+    ):
+        method["request"] = {"$ref": body}
+    method["response"] = {"$ref": _SCHEMA_KINDS[route.response or ""]}
     return method
 
 

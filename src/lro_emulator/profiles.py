@@ -103,6 +103,7 @@ _PROFILES = {
             {
                 "projects/*/locations/*": rf"projects/{_SEG}/locations/{_SEG}",
                 "projects/*/locations/*/**": rf"projects/{_SEG}/locations/{_SEG}(?:/{_SEG}/{_SEG})+",
+                "(empty, for the global operations/*)": "",
             },
             "projects/test-project/locations/us-central1",
             cross_collection=True,

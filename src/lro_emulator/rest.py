@@ -167,17 +167,16 @@ class RestApp:
         return state.service.get_operation(name)
 
     def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> JSON:
-        query = _query(request, _QUERY["list"])
-        return state.service.list_operations(
-            parent,
-            filter_text=query.get("filter", ""),
-            page_size_requested=query.get("pageSize"),
-            page_token=query.get("pageToken", ""),
-            return_partial_success=query.get("returnPartialSuccess", False),
-        )
+        return _list(state, parent, _query(request, _QUERY["list"]))
 
     def on_list_global(self, state: EmulatorState, request: Request, version: str) -> JSON:
-        return self.on_list(state, request, version, "")
+        query = _query(request, _QUERY["list_global"])
+        # Vertex's discovery document declares a `name` parameter on the global list; it can only be empty.
+        if query.get("name"):
+            raise RpcError.bad_request(f"GET /{version}/operations lists the global collection, so name must be "
+                                       f"empty, not {query['name']!r}; list a collection at "
+                                       f"/{version}/{{name}}/operations", field="name")
+        return _list(state, "", query)
 
     def on_cancel(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         _query(request, {})
@@ -284,6 +283,16 @@ def _routing_error(state: EmulatorState, request: Request, error: HTTPException)
                         reason="ROUTE_NOT_FOUND")
     return RpcError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
                     reason="BAD_REQUEST")
+
+
+def _list(state: EmulatorState, parent: str, query: Mapping[str, Any]) -> JSON:
+    return state.service.list_operations(
+        parent,
+        filter_text=query.get("filter", ""),
+        page_size_requested=query.get("pageSize"),
+        page_token=query.get("pageToken", ""),
+        return_partial_success=query.get("returnPartialSuccess", False),
+    )
 
 
 def _respond(

@@ -68,7 +68,7 @@ ROUTES = (
           query=_LIST_QUERY),
     Route("ListOperations", "GET", "/<version:version>/operations", "list_global",
           response="list-operations-response", summary="The global operations/* collection, paged.",
-          query=_LIST_QUERY),
+          query=(("name", "string"), *_LIST_QUERY)),
     Route("CancelOperation", "POST", "/<version:version>/<operation:name>:cancel", "cancel",
           request="cancel-operation-request", response="empty",
           summary="Ask for the operation to be cancelled: best effort, and it is not deleted."),
