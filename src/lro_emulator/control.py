@@ -18,7 +18,7 @@ from .clock import Pacing
 from .codes import Code
 from .errors import RpcError
 from .openapi import openapi_document
-from .protojson import format_timestamp, to_timedelta
+from .protojson import format_timestamp, parse_timestamp, to_timedelta
 from .routes import ALL_ROUTES
 from .scenario import LoadedScenario, Scenario, ScenarioError
 from .schemas import SchemaViolation
@@ -120,7 +120,11 @@ class ControlPlane:
         self._request("control_set", body)
         clock = self._target.state.clock
         try:
-            clock.set(body["time"])
+            when = parse_timestamp(body["time"])
+        except ValueError as error:  # the pattern passes a date that does not exist, such as February 30th
+            raise RpcError.bad_request(str(error), field="time") from None
+        try:
+            clock.set(when)
         except ValueError as error:
             raise RpcError(Code.FAILED_PRECONDITION, str(error), reason="CLOCK_MOVES_FORWARD") from None
         return self.clock({})

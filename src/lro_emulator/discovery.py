@@ -85,13 +85,41 @@ class ServiceNaming:
         return self.api or "longrunning"
 
 
+#: The collections nested under a Vertex AI location that have their own operations resource in the real
+#: ``aiplatform.v1`` document (``projects.locations.datasets.operations``, ...), as in that document.
+_VERTEX_NESTED = (
+    "customJobs", "dataLabelingJobs", "datasets.annotationSpecs", "datasets.dataItems.annotations",
+    "datasets.dataItems", "datasets", "datasets.savedQueries", "deploymentResourcePools", "endpoints",
+    "featureGroups.features", "featureGroups", "featureOnlineStores.featureViews", "featureOnlineStores",
+    "featurestores.entityTypes.features", "featurestores.entityTypes", "featurestores",
+    "hyperparameterTuningJobs", "indexEndpoints", "indexes", "memoryBanks.memories", "memoryBanks",
+    "metadataStores.artifacts", "metadataStores.contexts", "metadataStores.executions", "metadataStores",
+    "migratableResources", "modelDeploymentMonitoringJobs", "models.evaluations", "models",
+    "notebookExecutionJobs", "notebookRuntimeTemplates", "notebookRuntimes", "onlineEvaluators",
+    "persistentResources", "pipelineJobs", "ragCorpora", "ragCorpora.ragFiles", "ragEngineConfig",
+    "reasoningEngines.memories", "reasoningEngines", "reasoningEngines.sandboxEnvironmentSnapshots",
+    "reasoningEngines.sandboxEnvironmentTemplates", "reasoningEngines.sandboxEnvironments",
+    "reasoningEngines.sessions", "schedules", "semanticGovernancePolicies", "servingProfiles", "skills",
+    "specialistPools", "studies", "studies.trials", "taskStores", "tensorboards.experiments",
+    "tensorboards.experiments.runs", "tensorboards.experiments.runs.timeSeries", "tensorboards",
+    "trainingPipelines", "tuningJobs",
+)
+
+
+def _vertex_nested(path: str) -> OperationsCollection:
+    parts = tuple(path.split("."))
+    parent = "^projects/[^/]+/locations/[^/]+" + "".join(f"/{part}/[^/]+" for part in parts)
+    return OperationsCollection(("projects", "locations", *parts, "operations"), parent + "/operations/[^/]+$",
+                                parent + "$")
+
+
 #: Each profile's naming, after the real discovery documents: Earth Engine's (``earthengine`` v1,
 #: v1beta, v1alpha: ``projects.operations``, wait with a JSON body, ``projects.algorithms``), Vertex
 #: AI's (``aiplatform`` v1, v1beta1: ``projects.locations.operations`` and the global
 #: ``operations``, wait with ``timeout`` in the query), and AI Platform Training & Prediction's
 #: (``ml`` v1: ``projects.operations`` with cancel, get and list) for the cancel-get-list profile.
-#: Vertex AI's nested collections (``projects.locations.datasets.operations`` and dozens more),
-#: which the vertex profile serves on the wire, are not in its document.
+#: Vertex AI's nested collections (``projects.locations.datasets.operations`` and dozens more) are
+#: in its document too, as `_VERTEX_NESTED` lists them.
 #:
 #: The generic profile stands for any service: it answers for whatever API name a client asks
 #: (``longrunning`` at ``$discovery/rest``) and any version, with one top-level ``operations``
@@ -132,6 +160,7 @@ SERVICES: Mapping[str, ServiceNaming] = MappingProxyType({
                 "^projects/[^/]+/locations/[^/]+/operations/[^/]+$",
                 "^projects/[^/]+/locations/[^/]+$",
             ),
+            *(_vertex_nested(path) for path in _VERTEX_NESTED),
             OperationsCollection(("operations",), "^operations/[^/]+$", None, list_endpoint="list_global"),
         ),
         schema_style="joined",

@@ -99,7 +99,7 @@ class Emulator:
                     f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
                 ) from None
             self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
-        self._state.require_types()
+        self.state.require_types()
         self._grpc.start()
         target: str = self._grpc.target
         return target
@@ -214,22 +214,22 @@ class Emulator:
     @property
     def clock(self) -> VirtualClock:
         """The virtual clock: ``now()``, ``advance(seconds)``, ``set(when)``."""
-        return self._state.clock
+        return self.state.clock
 
     @property
     def calls(self) -> CallList:
         """Every request answered since the last reset, in order."""
-        return self._state.calls
+        return self.state.calls
 
     @property
     def profile(self) -> Profile:
         """The service profile in force."""
-        return self._state.profile
+        return self.state.profile
 
     @property
     def problems(self) -> list[Exception]:
         """Responses that violated their schema and failures of the emulator itself, since the last reset."""
-        return list(self._state.problems)
+        return list(self.state.problems)
 
     @property
     def state(self) -> EmulatorState:
@@ -258,7 +258,7 @@ class Emulator:
         ``{parent}/operations/op-1``, ``op-2``, ... in order, the same on every run.
         """
         __tracebackhide__ = True
-        return self._state.add_operation(name, metadata, parent=parent)
+        return self.state.add_operation(name, metadata, parent=parent)
 
     def on_start(
         self,
@@ -287,17 +287,17 @@ class Emulator:
         ``operations`` and ``requests`` list what each call created and sent.
         """
         __tracebackhide__ = True
-        return self._state.declare_start(http=http, grpc=grpc, script=script, body=body,
+        return self.state.declare_start(http=http, grpc=grpc, script=script, body=body,
                                          request_type=request_type, parent=parent)
 
     def operation(self, name: str) -> Operation:
         """The handle of an existing operation."""
-        return self._state.operation(name)
+        return self.state.operation(name)
 
     @property
     def operations(self) -> list[Operation]:
         """Handles of every live operation, in creation order."""
-        return self._state.operations()
+        return self.state.operations()
 
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"

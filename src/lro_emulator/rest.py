@@ -21,7 +21,7 @@ from .discovery import algorithms, discovery_document
 from .errors import RpcError
 from .protojson import camel_case, parse_duration
 from .protos import canonical_json
-from .routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
+from .routes import ALL_ROUTES, CONTROL_PREFIX, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
 from .scenario import YAML_MEDIA_TYPES
 from .schemas import SchemaViolation
 from .starts import Starter, StartRequest, set_field
@@ -103,6 +103,9 @@ class RestApp:
             try:
                 endpoint, args = URL_MAP.bind_to_environ(environ).match()
             except (NotFound, MethodNotAllowed) as miss:
+                if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
+                    # A harness's typo under the control prefix is not a call of the client under test.
+                    return self._control_call(environ, start_response, request, None, miss)
                 found = state.starts.match_http(request.method, request.path)
                 if found is None:
                     raise miss from None
@@ -142,12 +145,24 @@ class RestApp:
         return _respond(environ, start_response, document, status)
 
     def _control_call(
-        self, environ: dict[str, Any], start_response: Callable[..., Any], request: Request, endpoint: str
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        request: Request,
+        endpoint: str | None,
+        miss: HTTPException | None = None,
     ) -> Iterable[bytes]:
+        """Serve a control-plane request (``endpoint`` None: one that matched no control route, ``miss`` says how)."""
         state = self._state()
         try:
             if self._control is None:
                 raise RpcError(Code.UNIMPLEMENTED, "this application has no control plane", reason="NO_CONTROL_PLANE")
+            if isinstance(miss, MethodNotAllowed):
+                raise miss
+            if endpoint is None:
+                routes = "; ".join(f"{route.method} {route.template}" for route in CONTROL_ROUTES)
+                raise RpcError(Code.NOT_FOUND, f"the control plane has no {request.method} {request.path}; "
+                                               f"its routes are: {routes}", reason="ROUTE_NOT_FOUND")
             document = self._control_handlers[endpoint](request)
             status = 200
             code = Code.OK
@@ -156,7 +171,8 @@ class RestApp:
             document, status = self._checked_envelope(state, error_envelope(failure)), failure.code.http_status
             code = failure.code
         if self._control is not None:
-            self._control.report(Call(rpc=_RPC_OF[endpoint], method=request.method, path=request.path, name=None,
+            rpc = None if endpoint is None else _RPC_OF[endpoint]
+            self._control.report(Call(rpc=rpc, method=request.method, path=request.path, name=None,
                                       status=status, code=code.name, time=state.clock.now()))
         return _respond(environ, start_response, document, status)
 

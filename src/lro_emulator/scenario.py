@@ -71,11 +71,13 @@ class Problem:
 class ScenarioError(ScriptError):
     """A scenario with faults; nothing of it was loaded. ``problems`` lists each `Problem`."""
 
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+    def __init__(self, source: str, problems: Sequence[Problem], *, total: int | None = None) -> None:
         self.source = source
         self.problems = list(problems)
-        count = len(self.problems)
+        count = len(self.problems) if total is None else total
         lines = "\n".join("  " + problem.describe(source) for problem in self.problems)
+        if count > len(self.problems):
+            lines += f"\n  ... and {count - len(self.problems)} more"
         super().__init__(f"scenario {source} has {count} fault{'s' if count != 1 else ''}, so nothing was loaded:\n"
                          f"{lines}")
         self.pointer = self.problems[0].pointer if self.problems else ""
@@ -126,7 +128,7 @@ class Scenario:
         copied = dict(document)
         problems = list(_json_problems(copied, ""))
         if problems:
-            raise ScenarioError(source, problems)
+            raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
         return cls._checked(json.loads(json.dumps(copied)), source, {}, schemas)
 
     @classmethod
@@ -186,8 +188,9 @@ class Scenario:
             template = spec.get("operation")
             if template:
                 operation = scratch.add_operation(parent=scratch.profile.default_parent)
-                with self._at(f"/starts/{index}/operation"):
-                    _play_timeline(operation, template, initial_metadata=True)
+                base = f"/starts/{index}/operation"
+                with self._at(base):
+                    _play_timeline(operation, template, functools.partial(self._under, base), initial_metadata=True)
 
     def apply(self, state: EmulatorState) -> LoadedScenario:
         """Check the scenario, then create its operations and declare its starts in ``state``, all or nothing."""
@@ -205,7 +208,8 @@ class Scenario:
         operations: list[Operation] = []
         for index, spec in enumerate(self.document.get("operations", [])):
             base = f"/operations/{index}"
-            with self._at(base + ("/metadata" if "metadata" in spec else "")):
+            where = next((f"/{key}" for key in ("name", "parent") if key in spec), "")
+            with self._at(base + where, inner=base):
                 operation = state.add_operation(spec.get("name"), spec.get("metadata"), parent=spec.get("parent"))
             with self._at(base):
                 _play_timeline(operation, spec, located=functools.partial(self._under, base))
@@ -229,23 +233,26 @@ class Scenario:
         return self._at(base + pointer)
 
     @contextmanager
-    def _at(self, pointer: str) -> Iterator[None]:
-        """Turn a `ScriptError` raised inside into a `ScenarioError` at ``pointer``."""
+    def _at(self, pointer: str, *, inner: str | None = None) -> Iterator[None]:
+        """Turn a `ScriptError` raised inside into a `ScenarioError` at ``pointer``.
+
+        With ``inner``, an error that names its own pointer (``/metadata/...`` inside the operation
+        ``add_operation`` builds) is placed there under ``inner`` instead.
+        """
         try:
             yield
         except ScenarioError:
             raise
         except ScriptError as error:
-            raise self._error([(pointer, str(error))]) from None
+            where = inner + error.pointer if inner is not None and error.pointer else pointer
+            raise self._error([(where, str(error))]) from None
 
     def _error(self, faults: Sequence[tuple[str, str]], near: Sequence[str] = ()) -> ScenarioError:
         """The error of ``faults`` (pointer, message); ``near`` may name a more precise pointer for each line."""
         lines = [self._line(near[i] if i < len(near) else pointer) for i, (pointer, _) in enumerate(faults)]
         problems = [Problem(pointer, message, line)
                     for (pointer, message), line in zip(faults, lines, strict=True)][:_MAX_PROBLEMS]
-        if len(faults) > _MAX_PROBLEMS:
-            problems.append(Problem("", f"... and {len(faults) - _MAX_PROBLEMS} more"))
-        return ScenarioError(self.source, problems)
+        return ScenarioError(self.source, problems, total=len(faults))
 
     def _line(self, pointer: str) -> int | None:
         """The line of ``pointer``, or of its nearest ancestor the parser saw (a missing key's object)."""
@@ -349,7 +356,7 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
                                              lines.get(""))])
     problems = [dataclasses.replace(p, line=_nearest(lines, p.pointer)) for p in _json_problems(document, "")]
     if problems:
-        raise ScenarioError(source, problems[:_MAX_PROBLEMS])
+        raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
     return document, lines
 
 

@@ -75,7 +75,7 @@ class EmulatorState:
             collection = profile.default_parent if parent is None else parent
             problem = self.parent_problem(collection)
             if problem:
-                raise ScriptError(problem)
+                raise ScriptError(problem, pointer="" if parent is None else "/parent")
         payload = None if metadata is None else checked_payload(self, "any", metadata, "/metadata")
         with self.lock:
             if self.typed and payload is not None:  # before a name is generated or the store holds it
