@@ -165,7 +165,7 @@ class Emulator:
         scenario.check(fresh)  # before the clock moves, so that a fault changes nothing at all
         with self._clock.lock:
             self._origin = self._clock.restart(start)
-            loaded = scenario.apply(fresh)
+            loaded = scenario.apply(fresh, checked=True)
             self._state = fresh
         return loaded
 
