@@ -22,12 +22,16 @@ _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
     "profile": "generic (default), earthengine, vertex or cancel-get-list",
     "virtual_time": "freeze time at the emulator's clock and make time.sleep advance it (default True)",
-    "seed": "seed of the global random generator, so client jitter repeats (default 0; None leaves it alone)",
+    "seed": "seed of the global random generator, so client jitter repeats, and of probabilistic faults "
+            "(default 0; None leaves the global generator alone)",
     "grpc": "serve gRPC too, and require scripted payloads to pack into protobuf (default False; "
             "emu.grpc_target does the same on first use)",
     "scenario": "a scenario file (YAML or JSON; relative to the test's file) or document to load; its profile "
                 "and start apply unless the marker gives its own, which must then agree",
+    "auth": "require credentials: a bearer token, or a dict of token=, api_key=, forbidden= (default: none)",
 }
+#: The title of the report section a failing test gets.
+REPORT_SECTION = "lro-emulator: operations, calls and faults"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,12 +62,13 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     options = _marker_options(request)
     emulator = lro_emulator_server
     scenario = _scenario(request, options)
-    emulator.reset(start=options.get("start"), profile=options.get("profile"))
+    seed = options.get("seed", 0)
+    emulator.reset(start=options.get("start"), profile=options.get("profile"), seed=0 if seed is None else seed)
+    _require_auth(emulator, options.get("auth"))
     if options.get("grpc", False):
         emulator.start_grpc()
     if scenario is not None:
         emulator.load_scenario(scenario)
-    seed = options.get("seed", 0)
     try:
         virtual = options.get("virtual_time", True)
         time_context = VirtualTime(emulator.clock, seed=seed) if virtual else SeededRandom(seed)
@@ -101,6 +106,20 @@ def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenar
     return scenario
 
 
+def _require_auth(emulator: Emulator, auth: object) -> None:
+    if auth is None:
+        return
+    if isinstance(auth, str):
+        auth = {"token": auth}
+    if not isinstance(auth, Mapping) or set(auth) - {"token", "api_key", "forbidden"}:
+        raise pytest.UsageError(f"@pytest.mark.lro_emulator(auth=...) takes a bearer token or a dict with token=, "
+                                f"api_key=, forbidden=; got {auth!r}")
+    try:
+        emulator.require_auth(**auth)
+    except ValueError as error:
+        raise pytest.UsageError(f"@pytest.mark.lro_emulator(auth=...): {error}") from None
+
+
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     options: dict[str, Any] = {}
     # Closest marker last, so a function's marker overrides its class's and module's.
@@ -128,3 +147,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     if isinstance(emulator, Emulator):
         emulator.check()
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Give a failing test that used the emulator a section showing what the emulator saw; a passing one none."""
+    report = yield
+    emulator = getattr(item, "funcargs", {}).get("lro_emulator")
+    if report.failed and isinstance(emulator, Emulator):
+        report.sections.append((REPORT_SECTION, emulator.describe()))
+    return report

@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(lro_emulator.__file__).parent
 # The core decides everything and knows no transport; each of these modules is checked with all it imports.
 CORE = ("timeline", "scripting", "store", "service", "state", "filters", "paging", "clock", "codes",
         "errors", "profiles", "protojson", "schemas", "calls", "routes", "starts", "protos", "scenario",
-        "control", "openapi", "discovery")
+        "control", "openapi", "discovery", "faults", "auth", "report")
 FORBIDDEN = {"werkzeug", "grpc", "pytest", "_pytest"}
 
 

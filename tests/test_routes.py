@@ -117,10 +117,10 @@ ROUTE_EXAMPLES: dict[str, dict[str, Case]] = {
             setup=_running("operations/x"),
         ),
         "from-http-json-full-name": Case(
-            "GET", f"/v1/operations/{X}", {"name": X}, "GetOperation", f"operations/{X}",
+            "GET", f"/v1/operations/{X}", {"name": X}, "GetOperation", X,
         ),
         "from-http-json-vertex-nested": Case(
-            "GET", f"/v1/operations/{NESTED_X}", {"name": NESTED_X}, "GetOperation", f"operations/{NESTED_X}",
+            "GET", f"/v1/operations/{NESTED_X}", {"name": NESTED_X}, "GetOperation", NESTED_X,
             setup=_running(NESTED_X), profile="vertex",
         ),
         "cancel-get-list-v2": Case(
@@ -191,11 +191,11 @@ ROUTE_EXAMPLES: dict[str, dict[str, Case]] = {
             after=[{"name": X, "done": True, "error": CANCELLED}],
         ),
         "from-http-json-full-name": Case(
-            "POST", f"/v1/operations/{X}:cancel", {}, "CancelOperation", f"operations/{X}", data=b"",
+            "POST", f"/v1/operations/{X}:cancel", {}, "CancelOperation", X, data=b"",
             after=[{"name": X, "done": True, "error": CANCELLED}],
         ),
         "from-http-json-earthengine": Case(
-            "POST", f"/v1/operations/{X}:cancel", {}, "CancelOperation", f"operations/{X}", profile="earthengine",
+            "POST", f"/v1/operations/{X}:cancel", {}, "CancelOperation", X, profile="earthengine",
             after=[{"name": X, "done": True, "error": CANCELLED}],
         ),
         "already-done-is-unchanged": Case(

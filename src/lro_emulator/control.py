@@ -222,4 +222,7 @@ def _call_json(call: Call) -> JSON:
         document["name"] = call.name
     if call.body is not None:
         document["body"] = call.body
+    if call.fault is not None:
+        document["fault"] = call.fault.describe()
+        document["validated"] = call.validated
     return document

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
 from .control import ControlPlane
 from .errors import EmulatorFailure
+from .faults import Fault, FaultBuilder
 from .profiles import Profile
 from .protojson import format_timestamp
+from .report import describe
 from .rest import RestApp
 from .scenario import LoadedScenario, Scenario
 from .schemas import load_schemas
@@ -112,15 +115,19 @@ class Emulator:
     ) -> None:
         self.stop()
 
-    def reset(self, *, start: datetime | str | None = None, profile: str | Profile | None = None) -> None:
-        """Forget every operation and call and restart the clock (at ``start``, or where it first started)."""
-        state = self._new_state(self._profile if profile is None else profile)
+    def reset(
+        self, *, start: datetime | str | None = None, profile: str | Profile | None = None, seed: object = 0
+    ) -> None:
+        """Forget every operation, call, fault and credential, and restart the clock (at ``start``, or where
+        it first started). ``seed`` seeds the dice of probabilistic faults.
+        """
+        state = self._new_state(self._profile if profile is None else profile, seed)
         self._origin = self._clock.restart(self._start if start is None else start)
         self._state = state
 
-    def _new_state(self, profile: str | Profile) -> EmulatorState:
+    def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
         return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
-                             on_call=self.report)
+                             on_call=self.report, seed=seed)
 
     def observe(self, observer: Callable[[Call], None]) -> None:
         """Call ``observer(call)`` for every request answered from now on, control-plane requests included.
@@ -160,8 +167,9 @@ class Emulator:
             raise scenario.error("/profile" if profile != state.profile.name else "/start",
                                  f"the scenario is written for {wanted}, but the emulator already serves {now_serving} "
                                  "with operations, calls or a moved clock; load it first after a reset")
-        fresh = self._new_state(profile)
+        fresh = self._new_state(profile, state.faults.seed)
         fresh.typed = state.typed
+        fresh.auth = state.auth
         scenario.check(fresh)  # before the clock moves, so that a fault changes nothing at all
         with self._clock.lock:
             self._origin = self._clock.restart(start)
@@ -289,6 +297,61 @@ class Emulator:
         __tracebackhide__ = True
         return self.state.declare_start(http=http, grpc=grpc, script=script, body=body,
                                          request_type=request_type, parent=parent)
+
+    def fault(
+        self,
+        *,
+        rpc: str | None = None,
+        name: str | None = None,
+        transport: str | None = None,
+        nth: int | None = None,
+        first: int | None = None,
+        during: tuple[Any, Any] | None = None,
+        probability: float | None = None,
+        seed: int | str | None = None,
+    ) -> FaultBuilder:
+        """Aim a fault at some calls, until the next `reset`; a method of the result says what it does.
+
+        ``emu.fault(rpc="GetOperation", first=2).error("UNAVAILABLE")``. Aim by ``rpc`` (an
+        Operations method or a declared starting method), ``name`` (the operation, or for
+        ListOperations the collection; ``*`` matches any characters) and ``transport`` (``"http"``
+        or ``"grpc"``); then select among the calls aimed at: the ``nth``, the ``first`` k, those
+        arriving ``during`` a virtual window (seconds from now or instants), or each with
+        ``probability`` p, drawn from dice seeded by the emulator's seed and the fault's number (or
+        ``seed``). With no selection, every call aimed at. The effects: ``error``, ``delay``,
+        ``hang``, ``reset``, ``disconnect``, ``malformed``, ``truncate``, ``respond``. When two
+        faults select a call, the one scripted first fires.
+        """
+        __tracebackhide__ = True
+        state = self.state
+        return FaultBuilder(state.faults, state.clock.now(), rpc=rpc, name=name, transport=transport, nth=nth,
+                            first=first, during=during, probability=probability, seed=seed)
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The faults scripted since the last reset, in order; each knows the calls it ``fired`` on."""
+        return list(self.state.faults)
+
+    def require_auth(
+        self,
+        *,
+        token: str | Iterable[str] | None = None,
+        api_key: str | Iterable[str] | None = None,
+        forbidden: str | Iterable[str] = (),
+    ) -> None:
+        """Require credentials on every call until the next `reset`: a bearer ``token`` or an ``api_key``.
+
+        A call without credentials, or with ones not given here, is answered UNAUTHENTICATED (401);
+        one with a credential listed in ``forbidden`` is PERMISSION_DENIED (403). Discovery
+        documents stay public, as Google's are, and so does the control plane.
+        """
+        __tracebackhide__ = True
+        policy = AuthPolicy.build(token, api_key, forbidden)
+        self.state.auth = policy
+
+    def describe(self) -> str:
+        """The report a failing test shows: each operation's timeline beside the calls, faults and problems."""
+        return describe(self.state, self._origin)
 
     def operation(self, name: str) -> Operation:
         """The handle of an existing operation."""

@@ -8,6 +8,7 @@ and any other details) in the trailing metadata, where google-api-core reads the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent import futures
 from datetime import timedelta
@@ -23,6 +24,7 @@ from grpc_status import rpc_status
 from .calls import Call
 from .codes import Code
 from .errors import RpcError
+from .faults import Effect, Fault
 from .profiles import RPCS
 from .protos import pack_problem, register_common_types
 from .starts import StartRequest
@@ -36,6 +38,9 @@ OPERATIONS_SERVICE = "google.longrunning.Operations"
 # Text limits that keep a status, sent twice (grpc-message and grpc-status-details-bin), under grpcio's 8 KiB.
 _TEXT_LIMIT = 1000
 _DETAIL_TEXT_LIMIT = 500
+
+# The reason of the DEADLINE_EXCEEDED a delay beyond the client's deadline ends a call with.
+_DEADLINE_PASSED = "INJECTED_DELAY_PAST_DEADLINE"
 
 _REQUESTS: dict[str, type[Message]] = {
     "GetOperation": operations_pb2.GetOperationRequest,
@@ -112,6 +117,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         name: str | None = None
         body: dict[str, Any] | None = None
         failure: RpcError | None = None
+        fault: Fault | None = None
         payload = b""
         try:
             service, _, short = method.lstrip("/").rpartition("/")
@@ -122,8 +128,10 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
                 state.service.require(rpc)
                 request = _decode(_REQUESTS[rpc], raw)
                 body = _as_json(request)
-                name = request.name
-                payload = self._call(state, rpc, request).SerializeToString()
+                name = state.call_name(request.name)
+                fault = _admit(state, rpc, name, headers)
+                if fault is None or fault.effect.serves:
+                    payload = self._call(state, rpc, request).SerializeToString()
             elif starter is not None:
                 rpc = starter.rpc
                 request = _decode(starter.request_type, raw)
@@ -131,9 +139,11 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
                 if body is None:
                     raise RpcError.bad_request(f"the request is not a valid {request.DESCRIPTOR.full_name}: a value "
                                                "is out of range for its type", field="request")
-                document = state.start(starter, StartRequest("grpc", rpc, body, headers=headers))
-                name = document["name"]
-                payload = _message(state, document, operations_pb2.Operation).SerializeToString()
+                fault = _admit(state, rpc, None, headers)
+                if fault is None or fault.effect.serves:
+                    document = state.start(starter, StartRequest("grpc", rpc, body, headers=headers))
+                    name = document["name"]
+                    payload = _message(state, document, operations_pb2.Operation).SerializeToString()
             else:
                 declared = "".join(f", {m}" for m in state.starts.grpc_methods())
                 raise RpcError(
@@ -145,11 +155,18 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
                 )
         except Exception as error:  # no call may end in a traceback or a bare UNKNOWN
             failure = error if isinstance(error, RpcError) else _emulator_bug(state, error)
+        if fault is not None:
+            failure, payload = _spoil(state, fault, context, failure, payload)
         code = Code.OK if failure is None else failure.code
-        state.calls.record(Call(
-            rpc=rpc, method="POST", path=method, name=name, status=code.http_status, code=code.name,
-            time=arrived, transport="grpc", headers=headers, body=body,
-        ))
+        call = Call(rpc=rpc, method="POST", path=method, name=name, status=code.http_status, code=code.name,
+                    time=arrived, transport="grpc", headers=headers, body=body, fault=fault)
+        # Logged before any hold, so that a test sees the call as soon as its client gives up.
+        state.calls.record(call)
+        if fault is not None:
+            fault.fired.record(call)
+            expired = failure is not None and failure.reason == _DEADLINE_PASSED
+            if not expired:  # when the deadline passed, the clock has moved to it already
+                _hold(state, fault, context)
         if failure is not None:
             context.abort_with_status(rpc_status.to_status(_status(state, failure)))
         return payload
@@ -176,6 +193,59 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             return empty_pb2.Empty()
         timeout = _timeout(request.timeout) if request.HasField("timeout") else None
         return _message(state, service.wait_operation(request.name, timeout), operations_pb2.Operation)
+
+
+def _admit(state: EmulatorState, rpc: str, name: str | None, headers: dict[str, str]) -> Fault | None:
+    """Check the caller's credentials (when required), then pick the fault that fires on this call, if any."""
+    if state.auth is not None:
+        state.auth.check(rpc, headers, {})
+    return state.faults.select(rpc, name, "grpc", state.clock.now())
+
+
+def _spoil(
+    state: EmulatorState, fault: Fault, context: grpc.ServicerContext, failure: RpcError | None, payload: bytes
+) -> tuple[RpcError | None, bytes]:
+    """What a fault makes of a call's outcome on gRPC: ``(error to end the call with, or None; bytes to send)``.
+
+    A call cannot drop its own connection here, so ``reset`` and ``disconnect`` end it UNAVAILABLE,
+    which is how a gRPC client reports a lost connection.
+    """
+    effect = fault.effect
+    if effect is Effect.ERROR:
+        return fault.error, b""
+    if effect is Effect.RESET:
+        return RpcError(Code.UNAVAILABLE, "Connection reset by peer (injected by lro-emulator before the call was "
+                        "served)", reason="INJECTED_FAULT"), b""
+    if effect is Effect.DISCONNECT:
+        return RpcError(Code.UNAVAILABLE, "Socket closed (injected by lro-emulator after the call was served)",
+                        reason="INJECTED_FAULT"), b""
+    if effect is Effect.DELAY:
+        assert fault.delay is not None
+        remaining = context.time_remaining()  # real seconds left of the client's deadline; grpcio keeps real time
+        if state.pacing is None and remaining is not None and remaining < fault.delay.total_seconds():
+            # The client gives up at its deadline, before the answer comes: what its own timer would report.
+            state.pass_time(timedelta(seconds=remaining), gone=lambda: False)
+            return RpcError(Code.DEADLINE_EXCEEDED, f"Deadline Exceeded (lro-emulator delayed the answer by "
+                            f"{fault.delay.total_seconds():g}s; the call's deadline was {remaining:.3g}s away)",
+                            reason=_DEADLINE_PASSED), b""
+    if failure is not None:
+        return failure, b""
+    if effect is Effect.MALFORMED:
+        return None, b"\x0f" + payload  # wire type 7 does not exist: no message decodes it
+    if effect is Effect.TRUNCATE:
+        return None, payload[:-1] if payload else b"\x08"  # the last field loses its last byte
+    return None, payload
+
+
+def _hold(state: EmulatorState, fault: Fault, context: grpc.ServicerContext) -> None:
+    """Hold the answer as a delay or a hang says; grpcio ends the call itself if the client's deadline passes."""
+    if fault.effect is Effect.DELAY:
+        assert fault.delay is not None
+        state.pass_time(fault.delay, gone=lambda: not context.is_active())
+    elif fault.effect is Effect.HANG:
+        ended = threading.Event()
+        if context.add_callback(ended.set):  # called when the client cancels or its deadline passes
+            ended.wait(fault.hang_limit)
 
 
 def _decode(kind: Any, raw: bytes) -> Message:

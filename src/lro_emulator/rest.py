@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
@@ -19,6 +22,7 @@ from .calls import Call
 from .codes import Code
 from .discovery import algorithms, discovery_document
 from .errors import RpcError
+from .faults import Effect, Fault
 from .protojson import camel_case, parse_duration
 from .protos import canonical_json
 from .routes import ALL_ROUTES, CONTROL_PREFIX, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
@@ -53,8 +57,20 @@ _TYPES = {"string": str, "duration": str, "integer": int, "boolean": bool}
 _QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for route in ALL_ROUTES}
 _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
 _BODY_KEY = "lro_emulator.body"
+
+
+class DroppedConnection(ConnectionResetError):
+    """Raised to drop the client's connection instead of finishing its answer (the server carries it out).
+
+    ``reset=True`` aborts it (a TCP RST); ``reset=False`` closes it (a FIN), e.g. after part of a body.
+    """
+
+    def __init__(self, *, reset: bool) -> None:
+        super().__init__("connection reset by the emulator" if reset else "connection closed by the emulator")
+        self.reset = reset
 
 
 def error_envelope(error: RpcError) -> JSON:
@@ -96,6 +112,8 @@ class RestApp:
         arrived = state.clock.now()
         rpc: str | None = None
         name: str | None = None
+        fault: Fault | None = None
+        headers = {key.lower(): value for key, value in request.headers.items()}
         try:
             if request.method == "HEAD":
                 # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
@@ -111,38 +129,78 @@ class RestApp:
                     raise miss from None
                 starter, variables = found
                 rpc = starter.rpc
-                document = self._start(state, request, starter, variables)
-                name = document["name"]
+                fault = self._admit(state, request, rpc, None, headers, arrived)
+                if fault is None or fault.effect.serves:
+                    document = self._start(state, request, starter, variables)
+                    name = document["name"]
             else:
                 if endpoint in _CONTROL_ENDPOINTS:
                     # The test harness's own calls: answered, never logged as calls of the client under test.
                     return self._control_call(environ, start_response, request, endpoint)
                 rpc = _RPC_OF[endpoint]
                 if endpoint in _OPERATIONS_ENDPOINTS:
-                    name = args.get("name") if rpc != "ListOperations" else args.get("parent", "")
+                    name = state.call_name(args.get("name") if rpc != "ListOperations" else args.get("parent", ""))
                     # A method the service lacks is UNIMPLEMENTED whatever the request holds.
                     state.service.require(rpc)
-                handler = getattr(self, f"on_{endpoint}")
-                document = handler(state, request, **args)
+                fault = self._admit(state, request, rpc, name, headers, arrived)
+                if fault is None or fault.effect.serves:
+                    document = getattr(self, f"on_{endpoint}")(state, request, **args)
             status, code = 200, Code.OK
         except Exception as error:  # no request may produce a traceback or a bare 500
             failure = self._as_rpc_error(state, request, error)
             document, status, code = error_envelope(failure), failure.code.http_status, failure.code
-        if status != 200:
+        if fault is not None and not fault.effect.serves:
+            document, status, code = self._instead(fault)
+        if status != 200 and (fault is None or fault.effect not in (Effect.RESPOND, Effect.RESET)):
             document = self._checked_envelope(state, document)
-        state.calls.record(Call(
+        call = Call(
             rpc=rpc,
             method=request.method,
             path=request.path,
             name=name,
-            status=status,
+            status=0 if fault is not None and fault.effect is Effect.RESET else status,
             code=code.name,
             time=arrived,
-            headers={key.lower(): value for key, value in request.headers.items()},
+            headers=headers,
             query=dict(request.args.items()),
             body=request.environ.get(_BODY_KEY),
-        ))
-        return _respond(environ, start_response, document, status)
+            fault=fault,
+        )
+        # Logged before any hold, so that a test sees the call as soon as its client gives up.
+        state.calls.record(call)
+        if fault is None:
+            return _respond(environ, start_response, document, status)
+        fault.fired.record(call)
+        self._spoil_time(state, environ, fault)
+        return _spoiled(environ, start_response, document, status, fault.effect)
+
+    @staticmethod
+    def _admit(
+        state: EmulatorState, request: Request, rpc: str, name: str | None, headers: Mapping[str, str], now: Any
+    ) -> Fault | None:
+        """Check the caller's credentials (when required), then pick the fault that fires on this call, if any."""
+        if state.auth is not None and rpc != "GetDiscoveryDocument":  # discovery documents are public
+            state.auth.check(rpc, headers, request.args)
+        return state.faults.select(rpc, name, "http", now)
+
+    @staticmethod
+    def _instead(fault: Fault) -> tuple[Any, int, Code]:
+        """What a fault answers in place of serving the call."""
+        if fault.effect is Effect.ERROR:
+            assert fault.error is not None
+            return error_envelope(fault.error), fault.error.code.http_status, fault.error.code
+        if fault.effect is Effect.RESPOND:
+            return fault.body, fault.status, Code.OK if fault.status < 300 else _code_of_status(fault.status)
+        return {}, 0, Code.UNAVAILABLE  # reset: nothing is answered; a client reads it as unavailable
+
+    @staticmethod
+    def _spoil_time(state: EmulatorState, environ: dict[str, Any], fault: Fault) -> None:
+        """Hold the answer as a delay or a hang says (the connection stays open meanwhile)."""
+        if fault.effect is Effect.DELAY:
+            assert fault.delay is not None
+            state.pass_time(fault.delay, gone=lambda: _client_gone(environ, 0))
+        elif fault.effect is Effect.HANG:
+            _client_gone(environ, fault.hang_limit)
 
     def _control_call(
         self,
@@ -312,11 +370,57 @@ def _list(state: EmulatorState, parent: str, query: Mapping[str, Any]) -> JSON:
 
 
 def _respond(
-    environ: dict[str, Any], start_response: Callable[..., Any], document: JSON, status: int
+    environ: dict[str, Any], start_response: Callable[..., Any], document: Any, status: int
 ) -> Iterable[bytes]:
+    return _respond_bytes(environ, start_response, json.dumps(document, separators=(",", ":")).encode(), status)
+
+
+def _spoiled(
+    environ: dict[str, Any], start_response: Callable[..., Any], document: Any, status: int, effect: Effect
+) -> Iterable[bytes]:
+    """The answer as a fault spoils it on the wire: dropped, cut off, garbled, or (for the rest) as it is."""
+    if effect is Effect.RESET:
+        raise DroppedConnection(reset=True)
     payload = json.dumps(document, separators=(",", ":")).encode()
+    if effect is Effect.MALFORMED:
+        # A trailing comma: no JSON parser takes it.
+        payload = payload[:-1] + b",}" if payload.endswith(b"}") else payload + b"}"
+    elif effect is Effect.TRUNCATE:
+        payload = payload[: len(payload) // 2]
+    elif effect is Effect.DISCONNECT:
+        # Content-Length promises the whole body; half of it is sent, then the connection closes.
+        write = start_response(f"{status} {_REASONS.get(status, 'Status')}", [
+            ("Content-Type", "application/json; charset=UTF-8"), ("Content-Length", str(len(payload)))])
+        write(payload[: len(payload) // 2])
+        raise DroppedConnection(reset=False)
+    return _respond_bytes(environ, start_response, payload, status)
+
+
+def _respond_bytes(
+    environ: dict[str, Any], start_response: Callable[..., Any], payload: bytes, status: int
+) -> Iterable[bytes]:
     response = Response(payload, status=status, content_type="application/json; charset=UTF-8")
     return response(environ, start_response)
+
+
+def _client_gone(environ: dict[str, Any], wait: float) -> bool:
+    """Whether the client closed its connection, waiting up to ``wait`` real seconds for it to do so.
+
+    select() keeps real time, which a client's socket timeout uses too, whatever the virtual clock says.
+    """
+    connection = environ.get("werkzeug.socket")
+    if connection is None:  # not served from a socket (werkzeug's test client): nobody can hang up
+        return False
+    try:
+        readable, _, _ = select.select([connection], [], [], wait)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
+def _code_of_status(status: int) -> Code:
+    """The code a client infers from an HTTP status (the first code Google maps to it)."""
+    return next((code for code in Code if code.http_status == status), Code.UNKNOWN)
 
 
 def _root_url(request: Request) -> str:

@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .auth import AuthPolicy
 from .clock import VirtualClock
 from .errors import ScriptError
+from .faults import Fault, FaultBuilder
 from .protojson import parse_timestamp
 from .schemas import Schemas, load_schemas
 
@@ -89,6 +91,7 @@ class LoadedScenario:
 
     operations: list[Operation]
     starters: list[Starter]
+    faults: list[Fault] = dataclasses.field(default_factory=list)
 
 
 class Scenario:
@@ -201,11 +204,14 @@ class Scenario:
             self.check(state)
         with state.lock:
             store_mark, starts_mark = state.store.checkpoint(), state.starts.checkpoint()
+            faults_mark, auth = state.faults.checkpoint(), state.auth
             try:
                 return self._play(state)
             except BaseException:  # cannot happen after `check`; if it does, leave nothing half-loaded
                 state.store.rollback(store_mark)
                 state.starts.rollback(starts_mark)
+                state.faults.rollback(faults_mark)
+                state.auth = auth
                 raise
 
     def _play(self, state: EmulatorState) -> LoadedScenario:
@@ -229,7 +235,33 @@ class Scenario:
                     parent=spec.get("parent", "parent"),
                     script=_TemplateScript(spec.get("operation", {})),
                 ))
-        return LoadedScenario(operations, starters)
+        faults = [self._fault(state, index, spec) for index, spec in enumerate(self.document.get("faults", []))]
+        if "auth" in self.document:
+            auth = self.document["auth"]
+            with self._at("/auth"):
+                state.auth = AuthPolicy.build(auth.get("token"), auth.get("apiKey"), auth.get("forbidden", ()))
+        return LoadedScenario(operations, starters, faults)
+
+    def _fault(self, state: EmulatorState, index: int, spec: Mapping[str, Any]) -> Fault:
+        """Add one fault of the ``faults`` list (the schema allowed exactly one effect)."""
+        aim = {key: spec[key] for key in ("rpc", "name", "transport", "nth", "first", "during", "probability", "seed")
+               if key in spec}
+        with self._at(f"/faults/{index}"):
+            builder = FaultBuilder(state.faults, state.clock.now(), **aim)
+            if "error" in spec:
+                error = spec["error"]
+                retry = error.get("retryDelay")
+                return builder.error(error["code"], error.get("message"), details=error.get("details", ()),
+                                     retry_delay=retry)
+            if "delay" in spec:
+                return builder.delay(spec["delay"])
+            if "hang" in spec:
+                return builder.hang(**spec["hang"])
+            if "respond" in spec:
+                return builder.respond(spec["respond"]["body"], status=spec["respond"].get("status", 200))
+            effect = next(key for key in ("reset", "disconnect", "malformed", "truncate") if key in spec)
+            fault: Fault = getattr(builder, effect)()
+            return fault
 
     # -- faults ----------------------------------------------------------------------------------
 

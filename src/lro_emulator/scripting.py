@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from .calls import OperationCalls
 from .codes import Code, parse_code
 from .errors import ScriptError
 from .protojson import to_timedelta
@@ -63,6 +64,12 @@ class Operation:
     def created(self) -> datetime:
         """The virtual instant the operation was created."""
         return self._record.created
+
+    @property
+    def calls(self) -> OperationCalls:
+        """The calls that named this operation, with polling assertions (``op.calls.assert_polled(3)``)."""
+        return OperationCalls([call for call in self._state.calls if call.name == self.name],
+                              name=self.name, created=self.created)
 
     @property
     def history(self) -> list[Transition]:

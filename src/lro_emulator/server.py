@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
 import threading
 from typing import Any
 
@@ -11,10 +14,31 @@ __all__ = ["HttpServer"]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """The emulator keeps its own call log; werkzeug's per-request log lines would only be noise."""
+    """The emulator keeps its own call log; werkzeug's per-request log lines would only be noise.
+
+    It also lets the application drop a connection: a `ConnectionError` it raises is what werkzeug
+    takes for a client that went away, and the handler then closes the socket, aborting it (a TCP
+    RST) when the error's ``reset`` attribute is true.
+    """
+
+    _reset = False
 
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        # Never wait for another request on a connection whose answer was dropped.
+        self.close_connection = True
+        self._reset = getattr(error, "reset", False) is True
+
+    def finish(self) -> None:
+        super().finish()
+        if self._reset:
+            # With a zero linger, closing sends RST instead of FIN; it must happen before the server's
+            # own shutdown(SHUT_WR), which would send a FIN first.
+            with contextlib.suppress(OSError):
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
 
 
 class HttpServer:

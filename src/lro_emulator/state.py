@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
 from .codes import Code
 from .errors import RpcError, ScriptError
+from .faults import FaultPlan
 from .profiles import Profile, get_profile
 from .protos import message_class, pack_problem
 from .routes import RESERVED_PREFIXES
@@ -34,6 +37,7 @@ class EmulatorState:
         schemas: Schemas,
         pacing: Pacing | None = None,
         on_call: Callable[[Call], None] | None = None,
+        seed: object = 0,
     ) -> None:
         self.profile = get_profile(profile)
         self.clock = clock
@@ -45,6 +49,11 @@ class EmulatorState:
         self.problems: list[Exception] = []
         self.reported = 0  # how many of the problems `Emulator.check` has already raised
         self.starts = StartTable()
+        #: The scripted faults; their dice are seeded from ``seed`` (the fixture's ``seed`` option).
+        self.faults = FaultPlan(seed)
+        #: The credentials calls must carry, or None when the emulator does not check (the default).
+        self.auth: AuthPolicy | None = None
+        self.pacing = pacing
         #: Whether scripted payloads must pack into protobuf messages (set once gRPC serves this state).
         self.typed = False
         self.service = OperationsService(
@@ -190,6 +199,44 @@ class EmulatorState:
         with self.lock:
             self.starts.add(starter)
         return starter
+
+    # -- what the transports ask ------------------------------------------------------------------
+
+    def call_name(self, name: str | None) -> str | None:
+        """The name a call is logged under: from_http_json clients say ``operations/{name}`` for ``name``.
+
+        It resolves as the service's lookup does, so the log names the operation the call reached.
+        """
+        if name is None or not name.startswith("operations/"):
+            return name
+        inner = name[len("operations/"):]
+        with self.lock:
+            if self.store.find(name) is None and self.store.find(inner) is not None:
+                return inner
+        return name
+
+    def pass_time(self, delay: timedelta, gone: Callable[[], bool]) -> None:
+        """Let ``delay`` pass before an answer: at once on the virtual clock, or for real on a paced one.
+
+        On a paced emulator the wait ends early when ``gone()`` says the client has hung up.
+        """
+        try:
+            if self.pacing is None:
+                self.clock.advance(delay)
+                return
+            target = self.clock.after(delay)
+        except ValueError:  # within the delay of the end of the calendar: the answer goes out at once
+            return
+        real = self.pacing.real_seconds(delay)
+        give_up = self.pacing.monotonic() + (delay.total_seconds() if real is None else real)
+        with self.lock:
+            while not gone():
+                self.pacing.sync()
+                left = give_up - self.pacing.monotonic()
+                if self.clock.now() >= target or left <= 0:
+                    return
+                # Short waits, so that a client that hangs up is noticed soon.
+                self.clock.wait_for_move(min(left, 0.05))
 
     # -- gRPC's needs ----------------------------------------------------------------------------
 
