@@ -25,6 +25,7 @@ TEST_BLOCKS = [block for block in BLOCKS if "def test_" in block]
 FILES = dict(re.findall(r"```yaml\n# file: (\S+)\n(.*?)```", README.read_text(), flags=re.DOTALL))
 VALIDATE_OUTPUT = re.search(r"```text\n(scenario export\.yaml has .*?)```", README.read_text(), flags=re.DOTALL)
 SCRIPT_BLOCKS = [block for block in BLOCKS if "def test_" not in block]
+REPORT = re.search(r"```text\n(lro-emulator: .*?)```", README.read_text(), flags=re.DOTALL)
 
 
 def test_the_readme_has_examples_of_both_kinds() -> None:
@@ -67,3 +68,15 @@ def test_the_readme_shows_what_validate_prints_for_its_misspelt_scenario(tmp_pat
 
     assert result.returncode == 1
     assert result.stderr == VALIDATE_OUTPUT.group(1)
+
+
+def test_the_readme_shows_the_report_its_example_prints(pytester: pytest.Pytester) -> None:
+    assert REPORT is not None
+    [block] = [block for block in TEST_BLOCKS if "lro_emulator.describe()" in block]
+    pytester.makepyfile(test_report_example=block)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+    result = pytester.runpytest("-s", "-W", "error")
+
+    result.assert_outcomes(passed=1)
+    assert REPORT.group(1) in result.stdout.str()

@@ -18,7 +18,10 @@ __all__ = ["AuthPolicy"]
 
 @dataclasses.dataclass(frozen=True)
 class AuthPolicy:
-    """Which credentials a call must carry: one of ``tokens`` (``Authorization: Bearer``) or ``api_keys``."""
+    """Which credentials a call must carry: one of ``tokens`` (``Authorization: Bearer``) or ``api_keys``.
+
+    ``forbidden`` credentials (tokens or keys) are valid ones that lack permission.
+    """
 
     tokens: frozenset[str] = frozenset()
     api_keys: frozenset[str] = frozenset()
@@ -37,10 +40,6 @@ class AuthPolicy:
                                 (("token", token), ("api_key", api_key), ("forbidden", forbidden)))
         if not tokens and not keys:
             raise ScriptError("require_auth() needs token= or api_key= (or both): the credentials calls must carry")
-        unknown = denied - tokens - keys
-        if unknown:
-            raise ScriptError(f"forbidden= lists {sorted(unknown)}, which are not among the token= or api_key= "
-                              "credentials; a forbidden credential is a known one that lacks permission")
         return cls(tokens, keys, denied)
 
     def check(self, rpc: str, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
@@ -55,13 +54,13 @@ class AuthPolicy:
                                             f"header must be 'Bearer <token>', got {_shown(authorization)}.",
                                             reason="ACCESS_TOKEN_TYPE_UNSUPPORTED")
             credential = token.strip()
-            if credential not in self.tokens:
+            if credential not in self.tokens and credential not in self.forbidden:
                 raise self._unauthenticated(f"Request had invalid authentication credentials: the bearer token "
                                             f"{_shown(credential)} is expired, revoked or was never issued.",
                                             reason="ACCESS_TOKEN_INVALID")
         elif key is not None:
             credential = key
-            if key not in self.api_keys:
+            if key not in self.api_keys and key not in self.forbidden:
                 raise self._unauthenticated(f"API key not valid: {_shown(key)}. Please pass a valid API key.",
                                             reason="API_KEY_INVALID")
         else:

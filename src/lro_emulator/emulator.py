@@ -342,7 +342,8 @@ class Emulator:
         """Require credentials on every call until the next `reset`: a bearer ``token`` or an ``api_key``.
 
         A call without credentials, or with ones not given here, is answered UNAUTHENTICATED (401);
-        one with a credential listed in ``forbidden`` is PERMISSION_DENIED (403). Discovery
+        one with a ``forbidden`` credential (a valid token or key that lacks permission) is
+        PERMISSION_DENIED (403). Discovery
         documents stay public, as Google's are, and so does the control plane.
         """
         __tracebackhide__ = True

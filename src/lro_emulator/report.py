@@ -58,7 +58,7 @@ def describe(state: EmulatorState, origin: datetime) -> str:
     if others:
         lines.append(f"other calls (collections, starts, deleted or unknown operations): {_tally(others)}")
         lines.extend(f"    {call.line(origin)}" + (f"  {call.name}" if call.name else "")
-                     for call in _ends(others, 6))
+                     for call in _notable(others, keep=3))
     faults = list(state.faults)
     lines.append("faults:" + (" none scripted" if not faults else ""))
     for fault in faults:
@@ -94,14 +94,13 @@ def _operation(
         steps[_column(transition.time, origin, end)] = _MARKS.get(transition.kind, "?")
     lines.append(f"  steps |{''.join(steps)}|")
     lines.append(f"  calls |{_call_row(calls, origin, end)}|")
-    told = " . ".join(f"+{_offset(t.time, origin)} {t.kind}" for t in history)
+    told = ", ".join(f"+{_offset(t.time, origin)} {t.kind}" for t in history)
     lines.append(f"  fired: {told}")
     if pending:
-        lines.append("  pending: " + " . ".join(step.describe(record.created) for step in pending))
+        lines.append("  pending: " + ", ".join(step.describe(record.created) for step in pending))
     if calls:
         lines.append(f"  calls: {_tally(calls)}")
-        lines.extend(f"    {call.line(origin)}" for call in _ends(calls, 4) if call.code != "OK" or call.fault
-                     or call is calls[0] or call is calls[-1])
+        lines.extend(f"    {call.line(origin)}" for call in _notable(calls, keep=1))
     return lines
 
 
@@ -152,8 +151,8 @@ def _tally(calls: list[Call]) -> str:
     return ", ".join(parts)
 
 
-def _ends(calls: list[Call], keep: int) -> list[Call]:
-    """Every failed or faulted call, plus the first and last ``keep`` of the rest."""
+def _notable(calls: list[Call], *, keep: int) -> list[Call]:
+    """The first and last ``keep`` calls and every failed or faulted one between (40 at most)."""
     chosen = [call for index, call in enumerate(calls)
               if index < keep or index >= len(calls) - keep or call.code != "OK" or call.fault is not None]
     return chosen[:40]
