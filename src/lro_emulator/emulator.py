@@ -324,8 +324,9 @@ class Emulator:
         """
         __tracebackhide__ = True
         state = self.state
-        return FaultBuilder(state.faults, state.clock.now(), rpc=rpc, name=name, transport=transport, nth=nth,
-                            first=first, during=during, probability=probability, seed=seed)
+        return FaultBuilder(state.faults, state.clock.now(), state.check_error, rpc=rpc, name=name,
+                            transport=transport, nth=nth, first=first, during=during, probability=probability,
+                            seed=seed)
 
     @property
     def faults(self) -> list[Fault]:

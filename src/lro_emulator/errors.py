@@ -58,6 +58,11 @@ class RpcError(Exception):
             info["metadata"] = dict(self.metadata)
         return [info, *self.extra_details]
 
+    def envelope(self) -> dict[str, Any]:
+        """The AIP-193 body of the error: HTTP status in ``code``, the code's name in ``status``."""
+        return {"error": {"code": self.code.http_status, "message": self.message, "status": self.code.name,
+                          "details": self.details}}
+
     @classmethod
     def bad_request(cls, message: str, *, field: str, reason: str = "INVALID_ARGUMENT") -> RpcError:
         """An INVALID_ARGUMENT naming the offending request field in a ``google.rpc.BadRequest``."""

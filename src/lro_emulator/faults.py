@@ -13,7 +13,7 @@ import enum
 import random
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,8 @@ __all__ = ["Effect", "Fault", "FaultPlan", "Transport"]
 JSON = dict[str, Any]
 Transport = str  # "http" or "grpc"
 TRANSPORTS = ("http", "grpc")
+# Statuses whose responses carry no body.
+_BODILESS = frozenset({204, 205, 304})
 #: How long, in real seconds, a ``hang`` holds an answer for a client that never gives up.
 DEFAULT_HANG_LIMIT = 10.0
 
@@ -187,9 +189,12 @@ class FaultBuilder:
     the calls it fired on.
     """
 
-    def __init__(self, plan: FaultPlan, clock_now: datetime, **aim: Any) -> None:
+    def __init__(
+        self, plan: FaultPlan, clock_now: datetime, check_error: Callable[[RpcError], None], **aim: Any
+    ) -> None:
         __tracebackhide__ = True
         self._plan = plan
+        self._check_error = check_error
         self._aim = _checked_aim(clock_now, plan.seed, plan.next_number(), **aim)
 
     def error(
@@ -205,11 +210,14 @@ class FaultBuilder:
             extra = list(details)
             if retry_delay is not None:
                 seconds = to_timedelta(retry_delay, what="retry_delay").total_seconds()
+                if seconds < 0:
+                    raise ValueError(f"retry_delay must not be negative, got {retry_delay!r}")
                 extra.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"})
             failure = RpcError(code, message if message is not None else _default_message(code),
                                reason="INJECTED_FAULT", details=extra)
         except (TypeError, ValueError) as error:
             raise ScriptError(f"error(): {error}") from None
+        self._check_error(failure)  # the answer it makes must be a valid envelope (and pack, once gRPC serves)
         return self._add(Effect.ERROR, error=failure)
 
     def delay(self, seconds: float | timedelta | str) -> Fault:
@@ -266,6 +274,9 @@ class FaultBuilder:
                               "truncate() or error()")
         if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
             raise ScriptError(f"respond(status=) must be an HTTP status from 200 to 599, got {status!r}")
+        if status in _BODILESS:
+            raise ScriptError(f"respond(status={status}) cannot carry a body (HTTP forbids one), so the client would "
+                              "never see it; choose another status")
         try:
             _check_json(body, "")
         except ValueError as error:
@@ -341,7 +352,7 @@ def _window(now: datetime, during: object) -> tuple[datetime, datetime]:
 
 
 def _looks_like_duration(value: object) -> bool:
-    return isinstance(value, str) and value.endswith("s") and value[:1].isdigit() and "T" not in value
+    return isinstance(value, str) and value.endswith("s") and value.lstrip("-")[:1].isdigit() and "T" not in value
 
 
 def _name_pattern(name: str) -> re.Pattern[str]:

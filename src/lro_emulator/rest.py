@@ -75,14 +75,7 @@ class DroppedConnection(ConnectionResetError):
 
 def error_envelope(error: RpcError) -> JSON:
     """The AIP-193 body of an error: HTTP status in ``code``, the code's name in ``status``."""
-    return {
-        "error": {
-            "code": error.code.http_status,
-            "message": error.message,
-            "status": error.code.name,
-            "details": error.details,
-        }
-    }
+    return error.envelope()
 
 
 class RestApp:
@@ -152,7 +145,7 @@ class RestApp:
         if fault is not None and not fault.effect.serves:
             document, status, code = self._instead(fault)
         if status != 200 and (fault is None or fault.effect not in (Effect.RESPOND, Effect.RESET)):
-            document = self._checked_envelope(state, document)
+            document, status, code = self._checked_envelope(state, document, status, code)
         call = Call(
             rpc=rpc,
             method=request.method,
@@ -226,8 +219,8 @@ class RestApp:
             code = Code.OK
         except Exception as error:
             failure = self._as_rpc_error(state, request, error)
-            document, status = self._checked_envelope(state, error_envelope(failure)), failure.code.http_status
-            code = failure.code
+            document, status, code = self._checked_envelope(state, error_envelope(failure), failure.code.http_status,
+                                                            failure.code)
         if self._control is not None:
             rpc = None if endpoint is None else _RPC_OF[endpoint]
             self._control.report(Call(rpc=rpc, method=request.method, path=request.path, name=None,
@@ -331,14 +324,16 @@ class RestApp:
         return RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
 
     @staticmethod
-    def _checked_envelope(state: EmulatorState, document: JSON) -> JSON:
+    def _checked_envelope(state: EmulatorState, document: JSON, status: int, code: Code) -> tuple[JSON, int, Code]:
+        """The error answer as it goes out: itself, or INTERNAL (status and body alike) if it violates its schema."""
         try:
             state.schemas.validate("error-envelope", document)
         except SchemaViolation as violation:
             state.problems.append(violation)
-            return error_envelope(RpcError(Code.INTERNAL, "the emulator produced an invalid error envelope",
-                                           reason="RESPONSE_SCHEMA_VIOLATION"))
-        return document
+            internal = RpcError(Code.INTERNAL, "the emulator produced an invalid error envelope",
+                                reason="RESPONSE_SCHEMA_VIOLATION")
+            return error_envelope(internal), internal.code.http_status, internal.code
+        return document, status, code
 
 
 def _routing_error(state: EmulatorState, request: Request, error: HTTPException) -> RpcError:

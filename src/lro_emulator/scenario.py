@@ -247,7 +247,7 @@ class Scenario:
         aim = {key: spec[key] for key in ("rpc", "name", "transport", "nth", "first", "during", "probability", "seed")
                if key in spec}
         with self._at(f"/faults/{index}"):
-            builder = FaultBuilder(state.faults, state.clock.now(), **aim)
+            builder = FaultBuilder(state.faults, state.clock.now(), state.check_error, **aim)
             if "error" in spec:
                 error = spec["error"]
                 retry = error.get("retryDelay")

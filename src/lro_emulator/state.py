@@ -16,7 +16,7 @@ from .faults import FaultPlan
 from .profiles import Profile, get_profile
 from .protos import message_class, pack_problem
 from .routes import RESERVED_PREFIXES
-from .schemas import Schemas
+from .schemas import Schemas, SchemaViolation
 from .scripting import Operation, Payload, checked_payload
 from .service import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
@@ -251,7 +251,28 @@ class EmulatorState:
                     self.check_packs(record.preview(step), record.name)
                 if record.cancel_policy.metadata is not None:
                     self.check_packs(record.preview(cancel_step(record.cancel_policy.metadata)), record.name)
+            for fault in self.faults:
+                if fault.error is not None:
+                    self._check_error_packs(fault.error)
             self.typed = True
+
+    def check_error(self, error: RpcError) -> None:
+        """`ScriptError` unless a scripted error answers a valid AIP-193 envelope (and, once gRPC serves, packs)."""
+        __tracebackhide__ = True
+        try:
+            self.schemas.validate("error-envelope", error.envelope())
+        except SchemaViolation as violation:
+            raise ScriptError(f"the error would not be a valid answer: {violation.message}",
+                              pointer=violation.pointer.removeprefix("/error")) from None
+        if self.typed:
+            self._check_error_packs(error)
+
+    def _check_error_packs(self, error: RpcError) -> None:
+        __tracebackhide__ = True
+        status = {"code": int(error.code), "message": error.message, "details": error.details}
+        problem = pack_problem({"name": "fault", "done": True, "error": status})
+        if problem:
+            raise ScriptError(f"the error cannot be sent over gRPC: {problem}")
 
     def check_packs(self, document: dict[str, Any], name: str) -> None:
         """`ScriptError` unless the Operation ``document`` packs into protobuf messages (what gRPC sends)."""
