@@ -59,7 +59,10 @@ class Call:
         """One line for a person: when (``+12.5s`` after ``origin``), what, which answer, which fault."""
         when = self.time.isoformat() if origin is None else "+" + format_offset((self.time - origin).total_seconds())
         what = self.rpc or f"{self.method} {self.path}"
-        answer = "dropped" if self.status == 0 else f"{self.status} {self.code}"
+        if self.status == 0:
+            answer = "dropped"
+        else:
+            answer = self.code if self.transport == "grpc" else f"{self.status} {self.code}"
         text = f"{when:>10}  {what:<16} {self.transport:<4}  {answer}"
         if self.fault is not None:
             text += f"  [{self.fault.describe()}]"
@@ -113,15 +116,13 @@ class CallList:
             and (transport is None or call.transport == transport)
             and (faulted is None or (call.fault is not None) == faulted)
         ]
-        return self._like(chosen, self._label_of(rpcs, code, status))
-
-    def _like(self, calls: list[Call], label: str) -> CallList:
-        return CallList(calls, label=label, origin=self.origin)
-
-    def _label_of(self, rpcs: Sequence[str] | None, code: str | None, status: int | None) -> str:
+        criteria = [f"naming {name!r}" if name is not None else "",
+                    f"answered {code or status}" if code is not None or status is not None else "",
+                    f"over {transport}" if transport is not None else "",
+                    {True: "that met a fault", False: "that met no fault", None: ""}[faulted]]
         what = " or ".join(rpcs) if rpcs else "calls"
-        answered = "" if code is None and status is None else f" answered {code or status}"
-        return f"{what}{answered} of {self.label}"
+        label = " ".join([what, *(part for part in criteria if part), "of", self.label])
+        return CallList(chosen, label=label, origin=self.origin)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -226,7 +227,8 @@ class CallList:
 
     def _fail(self, message: str) -> None:
         __tracebackhide__ = True
-        raise AssertionError(f"{message}.\nCalls of {self.label}:\n{self.format()}")
+        end = "" if message.endswith("\n") else ".\n"
+        raise AssertionError(f"{message}{end}Calls of {self.label}:\n{self.format()}")
 
     # -- the list ------------------------------------------------------------------------------------
 
@@ -280,15 +282,17 @@ class OperationCalls(CallList):
         """Fail unless the operation was polled (exactly ``times`` times, when given)."""
         __tracebackhide__ = True
         polls = self.polls
-        if times is None:
-            polls.assert_called()
-        else:
-            polls.assert_call_count(times)
+        if times is None and not polls.called:
+            polls._fail(f"expected {self.label} to be polled; it was never polled")
+        if times is not None and len(polls) != times:
+            polls._fail(f"expected {self.label} to be polled {_times(times)}; it was polled {_times(len(polls))}")
 
     def assert_not_polled(self) -> None:
         """Fail if the operation was polled at all."""
         __tracebackhide__ = True
-        self.polls.assert_not_called()
+        polls = self.polls
+        if polls.called:
+            polls._fail(f"expected {self.label} not to be polled; it was polled {_times(len(polls))}")
 
     def assert_polled_at(self, *seconds: float, tolerance: float = 1e-6) -> None:
         """Fail unless the polls arrived exactly at these instants (seconds after creation), and no others."""
@@ -368,17 +372,17 @@ class OperationCalls(CallList):
             if expected is not None:
                 want = expected[index] if index < len(expected) else None
                 ok = got is not None and want is not None and math.isclose(got, want, abs_tol=tolerance)
-                checks.append((ok, "missing" if want is None else f"{want:g}"))
+                checks.append((ok, "no interval here" if want is None else _number(want)))
             low = None if lows is None else lows[index]
             high = None if highs is None else highs[index]
             if low is not None:
-                checks.append((got is not None and got >= low - tolerance, f">= {low:g}"))
+                checks.append((got is not None and got >= low - tolerance, f">= {_number(low)}"))
             if high is not None:
-                checks.append((got is not None and got <= high + tolerance, f"<= {high:g}"))
+                checks.append((got is not None and got <= high + tolerance, f"<= {_number(high)}"))
             ok = all(passed for passed, _ in checks)
             wrong = wrong or not ok
-            shown = "(none)" if got is None else f"{got:g}"
-            wanted = " and ".join(text for _, text in checks)
+            shown = "(none)" if got is None else _number(got)
+            wanted = " and ".join(text for _, text in checks) or "anything (not bounded)"
             rows.append(f"  {'  ' if ok else '> '}{index + 1:>3}. {shown:>12}   expected {wanted}")
         if expected is not None and len(actual) != len(expected):
             wrong = True
@@ -386,7 +390,7 @@ class OperationCalls(CallList):
             table = "\n".join(rows) or "  (none)"
             self._fail(f"{what} of {self.label} differ from what was expected (> marks each difference; "
                        f"{len(actual)} actual, {'any number' if expected is None else len(expected)} expected):\n"
-                       f"{table}")
+                       f"{table}\n")
 
 
 def _bounds(value: float | Sequence[float] | None, count: int) -> list[float | None] | None:
@@ -400,17 +404,23 @@ def _bounds(value: float | Sequence[float] | None, count: int) -> list[float | N
     return bounds
 
 
+def _number(value: float) -> str:
+    """Seconds with enough digits to tell two values apart (microseconds, as the clock counts)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
 def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
 
 
 def format_offset(seconds: float) -> str:
     """``12.5s``, ``2m30s``, ``1h0m5s``: a virtual duration as a person reads it."""
-    if seconds < 60:
-        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s" if secs else f"{hours}h{minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    sign = "-" if seconds < 0 else ""
+    millis = round(abs(seconds) * 1000)  # milliseconds: what a person reads, and what tells two polls apart
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    has_secs = secs != "0"
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes or (hours and has_secs) else "",
+             f"{secs}s" if has_secs or not (hours or minutes) else ""]
+    return sign + "".join(parts)

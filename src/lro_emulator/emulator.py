@@ -65,6 +65,7 @@ class Emulator:
         self._pacing = Pacing(self._clock, speed) if speed is not None or manual else None
         self._observers: list[Callable[[Call], None]] = []
         self._state = self._new_state(profile)
+        self._state.calls.origin = self._origin
         self.control = ControlPlane(self)
         """The control plane's actions as JSON in and out (what ``/_emulator/`` serves)."""
         self._app = RestApp(lambda: self.state, self.control)
@@ -123,6 +124,7 @@ class Emulator:
         """
         state = self._new_state(self._profile if profile is None else profile, seed)
         self._origin = self._clock.restart(self._start if start is None else start)
+        state.calls.origin = self._origin  # messages show call times from the clock's start, as the report does
         self._state = state
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
@@ -173,6 +175,7 @@ class Emulator:
         scenario.check(fresh)  # before the clock moves, so that a fault changes nothing at all
         with self._clock.lock:
             self._origin = self._clock.restart(start)
+            fresh.calls.origin = self._origin
             loaded = scenario.apply(fresh, checked=True)
             self._state = fresh
         return loaded

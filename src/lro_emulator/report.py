@@ -57,8 +57,7 @@ def describe(state: EmulatorState, origin: datetime) -> str:
     others = [call for call in calls if call.name not in known]
     if others:
         lines.append(f"other calls (collections, starts, deleted or unknown operations): {_tally(others)}")
-        lines.extend(f"    {call.line(origin)}" + (f"  {call.name}" if call.name else "")
-                     for call in _notable(others, keep=3))
+        lines.extend(_listed(_notable(others, keep=3), origin, names=True))
     faults = list(state.faults)
     lines.append("faults:" + (" none scripted" if not faults else ""))
     for fault in faults:
@@ -83,25 +82,33 @@ def _operation(
     if record.done:
         kind, _ = record.result or ("", None)
         fired = next((t for t in reversed(history) if t.done), None)
-        state = f"done with {kind}" + (f" at +{_offset(fired.time, origin)}" if fired else "")
+        outcome = "cancelled" if fired is not None and fired.kind == "cancel" else f"done with {kind}"
+        state = outcome + (f" at +{_offset(fired.time, origin)}" if fired else "")
     else:
         state = "not done" + (f", {len(pending)} step(s) pending" if pending else ", nothing more scripted")
     lines = [f"{record.name}  ({state}; {record.polls} poll(s) answered)"]
     left, right = "0s", f"+{_offset(end, origin)}"
-    lines.append(f"  time  |{left}{right:>{WIDTH - len(left)}}|")
+    lines.append(f"  time  [{left}{right:>{WIDTH - len(left)}}]")
     steps = [" "] * WIDTH
     for transition in history:
         steps[_column(transition.time, origin, end)] = _MARKS.get(transition.kind, "?")
-    lines.append(f"  steps |{''.join(steps)}|")
-    lines.append(f"  calls |{_call_row(calls, origin, end)}|")
+    lines.append(f"  steps [{''.join(steps)}]")
+    lines.append(f"  calls [{_call_row(calls, origin, end)}]")
     told = ", ".join(f"+{_offset(t.time, origin)} {t.kind}" for t in history)
     lines.append(f"  fired: {told}")
     if pending:
-        lines.append("  pending: " + ", ".join(step.describe(record.created) for step in pending))
+        lines.append("  pending: " + ", ".join(_pending(step, origin) for step in pending))
     if calls:
         lines.append(f"  calls: {_tally(calls)}")
-        lines.extend(f"    {call.line(origin)}" for call in _notable(calls, keep=1))
+        lines.extend(_listed(_notable(calls, keep=1), origin))
     return lines
+
+
+def _pending(step: Step, origin: datetime) -> str:
+    """A pending step on the report's axis (from the clock's start, like everything else in it)."""
+    if step.due is not None:
+        return f"{step.kind.value} at +{_offset(step.due, origin)}"
+    return f"{step.kind.value} after {step.after_polls} poll{'s' if step.after_polls != 1 else ''}"
 
 
 def _call_row(calls: Iterable[Call], origin: datetime, end: datetime) -> str:
@@ -151,8 +158,16 @@ def _tally(calls: list[Call]) -> str:
     return ", ".join(parts)
 
 
+def _listed(calls: list[Call], origin: datetime, *, names: bool = False) -> list[str]:
+    """One line per call; past 40, the first and last 20 and how many were left out between."""
+    lines = [f"    {call.line(origin)}" + (f"  {call.name}" if names and call.name else "") for call in calls]
+    if len(lines) > 40:
+        lines = [*lines[:20], f"    ... {len(lines) - 40} more failed or faulted call(s) ...", *lines[-20:]]
+    return lines
+
+
 def _notable(calls: list[Call], *, keep: int) -> list[Call]:
     """The first and last ``keep`` calls and every failed or faulted one between (40 at most)."""
     chosen = [call for index, call in enumerate(calls)
               if index < keep or index >= len(calls) - keep or call.code != "OK" or call.fault is not None]
-    return chosen[:40]
+    return chosen

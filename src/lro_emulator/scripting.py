@@ -68,8 +68,9 @@ class Operation:
     @property
     def calls(self) -> OperationCalls:
         """The calls that named this operation, with polling assertions (``op.calls.assert_polled(3)``)."""
-        return OperationCalls([call for call in self._state.calls if call.name == self.name],
-                              name=self.name, created=self.created)
+        # A call before the operation existed (a 404 for its name, an earlier one of the same name) is not its call.
+        mine = [call for call in self._state.calls if call.name == self.name and call.time >= self.created]
+        return OperationCalls(mine, name=self.name, created=self.created)
 
     @property
     def history(self) -> list[Transition]:
