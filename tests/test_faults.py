@@ -931,7 +931,7 @@ EFFECT_ERRORS = [
                  id="respond-set"),
     pytest.param({}, lambda b: b.respond({"a": [{1}]}), r"no JSON form: /a/0: a set", id="respond-nested-set"),
     pytest.param({}, lambda b: b.respond({"n": float("nan")}), r"/n: nan is not a JSON number", id="respond-nan"),
-    pytest.param({}, lambda b: b.respond({1: "x"}), r"/: key 1 is not a string", id="respond-int-key"),
+    pytest.param({}, lambda b: b.respond({1: "x"}), r"/: the key 1 is not text", id="respond-int-key"),
     pytest.param({}, lambda b: b.error(code="OK"), r"error\(\): an RpcError needs an error code, not OK",
                  id="error-ok"),
     pytest.param({}, lambda b: b.error(code=0), r"not OK", id="error-0"),

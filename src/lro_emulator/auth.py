@@ -82,13 +82,10 @@ def _strings(label: str, value: str | Iterable[str] | None) -> frozenset[str]:
     __tracebackhide__ = True
     if value is None:
         return frozenset()
-    try:
-        items = [value] if isinstance(value, str) else list(value)
-    except TypeError:
-        items = [value]  # type: ignore[list-item]  # reported just below
+    items: list[object] = list(value) if isinstance(value, Iterable) and not isinstance(value, str) else [value]
     if not all(isinstance(item, str) and item.strip() and item == item.strip() for item in items):
         raise ScriptError(f"require_auth({label}=) takes non-empty strings without surrounding spaces, got {value!r}")
-    return frozenset(items)
+    return frozenset(str(item) for item in items)
 
 
 def _shown(secret: str) -> str:

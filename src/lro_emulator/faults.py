@@ -20,7 +20,7 @@ from typing import Any
 from .calls import CallList
 from .codes import Code, parse_code
 from .errors import RpcError, ScriptError
-from .protojson import format_timestamp, parse_timestamp, to_timedelta
+from .protojson import format_timestamp, json_problems, parse_timestamp, to_timedelta
 
 __all__ = ["Effect", "Fault", "FaultPlan", "Transport"]
 
@@ -277,10 +277,9 @@ class FaultBuilder:
         if status in _BODILESS:
             raise ScriptError(f"respond(status={status}) cannot carry a body (HTTP forbids one), so the client would "
                               "never see it; choose another status")
-        try:
-            _check_json(body, "")
-        except ValueError as error:
-            raise ScriptError(f"respond() body has no JSON form: {error}") from None
+        problem = next(json_problems(body), None)
+        if problem is not None:
+            raise ScriptError(f"respond() body has no JSON form: {problem[0] or '/'}: {problem[1]}")
         return self._add(Effect.RESPOND, body=body, status=status, transport="http")
 
     def _add(self, effect: Effect, **fields: Any) -> Fault:
@@ -365,23 +364,3 @@ def _default_message(code: str | int | Code) -> str:
         return f"injected fault: {parse_code(code).name}"
     except ValueError:
         return "injected fault"
-
-
-def _check_json(value: object, pointer: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"{pointer or '/'}: {value!r} is not a JSON number")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{pointer or '/'}: key {key!r} is not a string")
-            _check_json(item, f"{pointer}/{key}")
-        return
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_json(item, f"{pointer}/{index}")
-        return
-    raise ValueError(f"{pointer or '/'}: a {type(value).__name__} has no JSON form")

@@ -6,13 +6,16 @@ scenario steps) and timestamps (the clock's start) too.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "camel_case",
     "format_timestamp",
+    "json_problems",
     "parse_duration",
     "parse_timestamp",
     "to_timedelta",
@@ -100,3 +103,22 @@ def format_timestamp(moment: datetime) -> str:
     """An aware `datetime` as proto3 JSON writes a Timestamp: RFC 3339 in UTC with ``Z``."""
     text = moment.astimezone(timezone.utc).isoformat()
     return text.removesuffix("+00:00") + "Z"
+
+
+def json_problems(value: object, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """``(JSON pointer, message)`` for each part of ``value`` with no JSON form: non-text keys, dates, binary,
+    sets, NaN and infinities (what YAML or Python can hold and JSON cannot).
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                yield pointer, f"the key {key!r} is not text; quote it (JSON keys are strings)"
+                continue
+            yield from json_problems(item, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_problems(item, f"{pointer}/{index}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield pointer, f"{value} is not a JSON number"
+    elif not (value is None or isinstance(value, (str, int, float, bool))):
+        yield pointer, f"a {type(value).__name__} has no JSON form; write it as text"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,7 +26,7 @@ from .auth import AuthPolicy
 from .clock import VirtualClock
 from .errors import ScriptError
 from .faults import Fault, FaultBuilder
-from .protojson import parse_timestamp
+from .protojson import json_problems, parse_timestamp
 from .schemas import Schemas, load_schemas
 
 if TYPE_CHECKING:
@@ -129,7 +128,7 @@ class Scenario:
         if not isinstance(document, Mapping):
             raise ScenarioError(source, [Problem("", f"a scenario is an object, not {type(document).__name__}")])
         copied = dict(document)
-        problems = list(_json_problems(copied, ""))
+        problems = [Problem(where, message) for where, message in json_problems(copied)]
         if problems:
             raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
         return cls._checked(json.loads(json.dumps(copied)), source, {}, schemas)
@@ -390,7 +389,7 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
         kind = "empty" if document is None else f"a {type(document).__name__}, not an object"
         raise ScenarioError(source, [Problem("", f"a scenario is an object (a YAML mapping); this document is {kind}",
                                              lines.get(""))])
-    problems = [dataclasses.replace(p, line=_nearest(lines, p.pointer)) for p in _json_problems(document, "")]
+    problems = [Problem(where, message, _nearest(lines, where)) for where, message in json_problems(document)]
     if problems:
         raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
     return document, lines
@@ -419,20 +418,3 @@ def _nearest(lines: Mapping[str, int], pointer: str) -> int | None:
     while pointer not in lines and pointer:
         pointer = pointer.rsplit("/", 1)[0]
     return lines.get(pointer)
-
-
-def _json_problems(value: object, pointer: str) -> Iterator[Problem]:
-    """What in parsed YAML has no JSON form: non-text keys, dates, binary, sets, NaN and infinities."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                yield Problem(pointer, f"the key {key!r} is not text; quote it (JSON keys are strings)")
-                continue
-            yield from _json_problems(item, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _json_problems(item, f"{pointer}/{index}")
-    elif isinstance(value, float) and not math.isfinite(value):
-        yield Problem(pointer, f"{value} is not a JSON number")
-    elif not (value is None or isinstance(value, (str, int, float, bool))):
-        yield Problem(pointer, f"a {type(value).__name__} has no JSON form; write it as text")
