@@ -6,25 +6,122 @@ import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 __all__ = ["HttpServer"]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """The emulator keeps its own call log; werkzeug's per-request log lines would only be noise.
+#: A request body the application left unread is read and discarded up to this size so that the
+#: connection can carry the next request; a larger one closes the connection instead.
+_DRAIN_LIMIT = 16 << 20
 
-    It also lets the application drop a connection: a `ConnectionError` it raises is what werkzeug
-    takes for a client that went away, and the handler then closes the socket, aborting it (a TCP
-    RST) when the error's ``reset`` attribute is true.
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's request handler with HTTP/1.1 keep-alive, no log lines, and connections the app can drop.
+
+    werkzeug's own handler closes every connection, because `http.server` cannot tell where a body
+    the application did not read ends; it then waits up to 10 ms for stray bytes after each answer.
+    Polling clients (requests, aiohttp, grpc-gateway style REST transports) reuse one connection for
+    hundreds of polls, so that cost decides how fast an hour-long operation completes. Here the body is
+    read through a `LimitedStream` of its Content-Length, whatever the application left of it is
+    discarded after the answer, and the connection stays open when the client allows it.
+
+    The emulator keeps its own call log, so werkzeug's per-request log lines would only be noise. A
+    `ConnectionError` the application raises is what werkzeug takes for a client that went away; the
+    handler then closes the socket, aborting it (a TCP RST) when the error's ``reset`` attribute is true.
     """
 
+    protocol_version = "HTTP/1.1"
+    # An answer leaves in two writes (head, body); with Nagle's algorithm the second waits for the
+    # client's delayed ACK of the first, 40 ms on Linux, on every keep-alive request.
+    disable_nagle_algorithm = True
     _reset = False
 
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        body = self._limit_body(environ)
+        sent = False
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            nonlocal sent
+            if exc_info is not None and sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+            response[:] = [status, headers]
+            return write
+
+        def write(data: bytes) -> None:
+            nonlocal sent
+            if not sent:
+                sent = True
+                self._send_head(*response)
+            if data:
+                self.wfile.write(data)
+            self.wfile.flush()
+
+        response: list[Any] = []
+        try:
+            chunks: Iterable[bytes] = self.server.app(environ, start_response)
+            try:
+                for chunk in chunks:
+                    write(chunk)
+                if not sent:
+                    write(b"")
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        except (ConnectionError, TimeoutError) as error:
+            self.connection_dropped(error, environ)
+            return
+        except Exception:  # the emulator's app answers its own failures; this is a last resort
+            self.close_connection = True
+            if not sent:
+                self.send_error(500)
+            return
+        if body is not None and not self.close_connection:
+            if body.limit - body._pos > _DRAIN_LIMIT:
+                self.close_connection = True
+            else:
+                body.exhaust()
+
+    def _limit_body(self, environ: dict[str, Any]) -> LimitedStream | None:
+        """Wrap the body in a stream of its declared length; a body of unknown length ends the connection."""
+        if environ.get("wsgi.input_terminated"):  # chunked: its end is only known by reading it
+            self.close_connection = True
+            return None
+        declared = environ.get("CONTENT_LENGTH", "")
+        if not declared:
+            return None
+        if not declared.isdigit():
+            self.close_connection = True
+            return None
+        body = LimitedStream(environ["wsgi.input"], int(declared))
+        environ["wsgi.input"] = body
+        environ["wsgi.input_terminated"] = True
+        return body
+
+    def _send_head(self, status: str, headers: list[tuple[str, str]]) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        names = set()
+        for name, value in headers:
+            self.send_header(name, value)
+            names.add(name.lower())
+        bodiless = self.command == "HEAD" or code.startswith("1") or code in ("204", "304")
+        if "content-length" not in names and not bodiless:
+            self.close_connection = True  # the body ends where the connection does
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         # Never wait for another request on a connection whose answer was dropped.
