@@ -178,12 +178,11 @@ class RestApp:
         key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
         found = self._matched.get(key)
         if found is None:
-            found = URL_MAP.bind_to_environ(environ).match()
+            endpoint, args = URL_MAP.bind_to_environ(environ).match()
             if len(self._matched) >= _MATCH_CACHE_SIZE:
                 self._matched.clear()
-            self._matched[key] = found
-        endpoint, args = found
-        return endpoint, dict(args)
+            found = self._matched[key] = (str(endpoint), dict(args))
+        return found[0], dict(found[1])
 
     @staticmethod
     def _admit(
