@@ -16,7 +16,7 @@ import pytest
 
 from lro_emulator import Emulator, Profile, Scenario, VirtualTime
 from lro_emulator.protojson import parse_timestamp
-from lro_emulator.timecontrol import SeededRandom
+from lro_emulator.timecontrol import SeededRandom, TimeBackdrop
 
 _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
@@ -32,12 +32,42 @@ _OPTIONS = {
 }
 #: The title of the report section a failing test gets.
 REPORT_SECTION = "lro-emulator: operations, calls and faults"
+_BACKDROP = pytest.StashKey[TimeBackdrop]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker, so ``--strict-markers`` runs accept it."""
+    """Register the marker, so ``--strict-markers`` runs accept it; keep one time backdrop for the run."""
     options = ", ".join(f"{name}=..." for name in _OPTIONS)
     config.addinivalue_line("markers", f"lro_emulator({options}): options of the lro_emulator fixture")
+    config.stash[_BACKDROP] = TimeBackdrop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a test that does not use virtual time, take freezegun's patches out.
+
+    Consecutive tests under virtual time share freezegun's patches (see `TimeBackdrop`): installing
+    them costs milliseconds, far more than the rest of the fixture. Every other test runs with the
+    genuine time functions, as if the plugin were not there.
+    """
+    if not _uses_virtual_time(item):
+        item.config.stash[_BACKDROP].remove()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave the process with the genuine time functions."""
+    backdrop = config.stash.get(_BACKDROP, None)
+    if backdrop is not None:
+        backdrop.remove()
+
+
+def _uses_virtual_time(item: pytest.Item) -> bool:
+    if "lro_emulator" not in getattr(item, "fixturenames", ()):
+        return False
+    virtual = True
+    for marker in reversed(list(item.iter_markers("lro_emulator"))):  # closest last, as the fixture reads them
+        virtual = marker.kwargs.get("virtual_time", virtual)
+    return virtual is not False
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +101,8 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
         emulator.load_scenario(scenario)
     try:
         virtual = options.get("virtual_time", True)
-        time_context = VirtualTime(emulator.clock, seed=seed) if virtual else SeededRandom(seed)
+        time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=request.config.stash[_BACKDROP]) if virtual
+                        else SeededRandom(seed))
     except TypeError as error:
         raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
     with time_context:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import time
+
 import pytest
 
 
@@ -77,6 +80,54 @@ def test_time_is_virtual_inside_the_fixture(pytester: pytest.Pytester) -> None:
     ''')
 
     pytester.runpytest().assert_outcomes(passed=3)
+
+
+def test_time_between_and_after_virtual_tests_is_real(pytester: pytest.Pytester) -> None:
+    """Consecutive virtual-time tests share freezegun's patches (a `TimeBackdrop`); nothing else may notice."""
+    pytester.makepyfile('''
+        import datetime, time, pytest
+        from time import monotonic
+        from freezegun import freeze_time
+
+        # Kept in a dict: freezegun rewrites module attributes that hold time functions, not containers.
+        GENUINE = {"time": time.time, "monotonic": time.monotonic, "datetime": datetime.datetime}
+
+        @pytest.fixture
+        def readings():
+            # Set up before lro_emulator, after a virtual test: the backdrop is still installed here.
+            now = datetime.datetime.now(datetime.timezone.utc)
+            return (time.time() - GENUINE["time"](), monotonic() - GENUINE["monotonic"](),
+                    now.timestamp() - GENUINE["time"]())
+
+        def test_1_virtual(lro_emulator):
+            time.sleep(3600)
+            assert monotonic() == lro_emulator.clock.now().timestamp()
+
+        def test_2_virtual_again(readings, lro_emulator):
+            assert all(abs(delta) < 5 for delta in readings), readings
+            assert time.time() == lro_emulator.clock.now().timestamp()
+            assert monotonic() == lro_emulator.clock.now().timestamp()
+
+        def test_3_plain():
+            assert time.time is GENUINE["time"] and time.monotonic is GENUINE["monotonic"]
+            assert monotonic is GENUINE["monotonic"]
+            assert type(datetime.datetime.now()) is GENUINE["datetime"]
+            with freeze_time("2001-02-03"):
+                assert datetime.date.today() == datetime.date(2001, 2, 3)
+                assert monotonic() == datetime.datetime(2001, 2, 3).timestamp()
+
+        @pytest.mark.lro_emulator(virtual_time=False)
+        def test_4_real_time_fixture(lro_emulator):
+            assert time.time is GENUINE["time"] and type(datetime.datetime.now()) is GENUINE["datetime"]
+
+        def test_5_virtual_after_real(lro_emulator):
+            assert time.time() == lro_emulator.clock.now().timestamp()
+    ''')
+
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=5)
+
+    assert time.time.__module__ == "time"
+    assert type(datetime.datetime.now()) is datetime.datetime
 
 
 def test_the_marker_turns_virtual_time_off(pytester: pytest.Pytester) -> None:

@@ -17,6 +17,7 @@ import asyncio
 import math
 import random
 import time
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, SupportsIndex
 
@@ -24,7 +25,10 @@ from freezegun import freeze_time
 
 from .clock import VirtualClock
 
-__all__ = ["SeededRandom", "VirtualTime"]
+__all__ = ["SeededRandom", "TimeBackdrop", "VirtualTime"]
+
+# Modules that keep real time even under virtual time (see the module docstring).
+_REAL_TIME_MODULES = ["grpc", "_pytest.timing"]
 
 
 class SeededRandom:
@@ -48,11 +52,55 @@ class SeededRandom:
             self._saved = None
 
 
-class VirtualTime:
-    """A context manager: inside it, the process's clock is the emulator's (and ``random`` is seeded)."""
+class TimeBackdrop:
+    """freezegun's patches, installed once and left in place between uses of `VirtualTime`, showing real time.
 
-    def __init__(self, clock: VirtualClock, *, seed: int | None = 0) -> None:
+    freezegun's outermost ``start()`` rewrites every loaded module that holds a time function of its
+    own (``from time import monotonic``), and to find them it lists every module's attributes:
+    several milliseconds per test in a suite that has imported a few hundred modules. Nested
+    freezers skip that scan. While installed, the backdrop is two freezers: the outermost, which does
+    the scan once, and above it a transparent one that ignores every module, so freezegun hands every
+    caller of the ``time`` functions the genuine ones. ``datetime.now()`` alone does not ask freezegun
+    whom to ignore: it ticks with real time from the instant of installing, in UTC. A `VirtualTime`
+    given the backdrop nests above both and enters in microseconds. Remove the backdrop before code
+    that must see the genuine ``datetime`` runs; the pytest plugin does so before every test that does
+    not use virtual time, and at the end of the session.
+    """
+
+    def __init__(self) -> None:
+        self._freezers: list[Any] = []
+
+    @property
+    def installed(self) -> bool:
+        """Whether freezegun's patches are in place."""
+        return bool(self._freezers)
+
+    def install(self) -> None:
+        """Put freezegun's patches in place (idempotent): the one slow step, done once."""
+        if self._freezers:
+            return
+        now = datetime.now(timezone.utc)
+        for ignore in (_REAL_TIME_MODULES, [""]):  # every module name starts with ""
+            freezer = freeze_time(now, tick=True, real_asyncio=True, ignore=ignore)
+            freezer.start()
+            self._freezers.append(freezer)
+
+    def remove(self) -> None:
+        """Take freezegun's patches out again (idempotent); it must not be called inside a `VirtualTime`."""
+        while self._freezers:
+            self._freezers.pop().stop()
+
+
+class VirtualTime:
+    """A context manager: inside it, the process's clock is the emulator's (and ``random`` is seeded).
+
+    Given a `TimeBackdrop`, it installs the backdrop if needed and nests inside it, leaving it
+    installed on exit, so that entering again costs microseconds instead of freezegun's module scan.
+    """
+
+    def __init__(self, clock: VirtualClock, *, seed: int | None = 0, backdrop: TimeBackdrop | None = None) -> None:
         self._clock = clock
+        self._backdrop = backdrop
         self._random = SeededRandom(seed)
         self._freezer: Any = None
         self._unsubscribe: Any = None
@@ -66,9 +114,11 @@ class VirtualTime:
     def __enter__(self) -> VirtualTime:
         try:
             self._random.__enter__()
+            if self._backdrop is not None:
+                self._backdrop.install()
             # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
             # grpc keeps real time for its deadlines; pytest's own timing (--durations) stays real too.
-            self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=["grpc", "_pytest.timing"])
+            self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=_REAL_TIME_MODULES)
             factory = self._freezer.start()
             self._unsubscribe = self._clock.subscribe(factory.move_to)
             self._real_sleep, self._real_async_sleep = time.sleep, asyncio.sleep
