@@ -485,7 +485,7 @@ def test_validate_reports_every_file_and_fails_if_any_is_bad(scenario: Path, tmp
     assert result.returncode == 1
     assert result.stdout == f"{scenario}: ok (2 operations, 0 starting methods)\n"
     assert result.stderr.splitlines() == [f"scenario {bad} has 1 fault, so nothing was loaded:",
-                                          f"  {bad}:2: /operations/0/steps/0/done: True was expected"]
+                                          f"  {bad}:2: /operations/0/steps/0/done: true was expected"]
 
 
 @pytest.mark.parametrize("key", ["name", "parent"])

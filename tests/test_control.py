@@ -417,7 +417,7 @@ def test_advance_fires_the_steps_it_passes(lro_emulator: Emulator) -> None:
     ("body", "field", "message"),
     [
         pytest.param({}, "body", "'duration' is a required property", id="missing"),
-        pytest.param({"duration": -1}, "duration", "-1 is less than the minimum of 0", id="negative"),
+        pytest.param({"duration": -1}, "duration", "A virtual duration", id="negative"),
         pytest.param({"duration": "-1s"}, "duration", "", id="negative-string"),
         pytest.param({"duration": "soon"}, "duration", "", id="garbage"),
         pytest.param({"duration": "90m"}, "duration", "", id="minutes"),
@@ -666,8 +666,8 @@ def test_other_content_types_are_refused_for_json_endpoints(
     ("data", "fragment"),
     [
         pytest.param(b"{", "Invalid JSON payload received. Expecting property name", id="truncated"),
-        pytest.param(b"[1]", "Invalid JSON payload received. Expected an object, got list", id="list"),
-        pytest.param(b'"90s"', "Invalid JSON payload received. Expected an object, got str", id="string"),
+        pytest.param(b"[1]", "Invalid JSON payload received. Expected an object, got an array", id="list"),
+        pytest.param(b'"90s"', "Invalid JSON payload received. Expected an object, got a string", id="string"),
         pytest.param(b'{"duration": NaN}', "Invalid JSON payload received. NaN is not valid JSON", id="nan"),
         pytest.param(b"\xff\xfe", "Invalid JSON payload received.", id="not-utf-8"),
         pytest.param(b"[" * 100_000, "Invalid JSON payload received.", id="deep"),

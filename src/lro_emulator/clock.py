@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from .protojson import parse_timestamp, to_timedelta
+from .protojson import format_duration, parse_timestamp, to_timedelta
 
 __all__ = ["Pacing", "VirtualClock"]
 
@@ -46,7 +46,7 @@ class VirtualClock:
             return self._now + delta
         except OverflowError:
             raise ValueError(
-                f"{delta.total_seconds():g}s from {self._now.isoformat()} is past the end of the calendar (year 9999)"
+                f"{format_duration(delta)} from {self._now.isoformat()} is past the end of the calendar (year 9999)"
             ) from None
 
     def set(self, when: datetime | str) -> datetime:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "camel_case",
+    "format_duration",
     "format_timestamp",
     "json_problems",
     "parse_duration",
@@ -97,6 +98,14 @@ def camel_case(name: str) -> str:
     """``page_size`` -> ``pageSize``: proto3 JSON accepts both spellings on input."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def format_duration(delta: timedelta) -> str:
+    """``delta`` as a proto3 JSON Duration string: ``"90s"``, ``"1.5s"``, ``"-0.25s"`` (exact, never rounded)."""
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    sign, micros = ("-" if micros < 0 else ""), abs(micros)
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{sign}{seconds}" + (f".{fraction:06d}".rstrip("0") if fraction else "") + "s"
 
 
 def format_timestamp(moment: datetime) -> str:

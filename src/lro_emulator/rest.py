@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -58,6 +59,7 @@ _QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for
 _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 #: How many distinct (method, path) pairs the route cache holds before it starts over.
 _MATCH_CACHE_SIZE = 4096
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
@@ -105,6 +107,9 @@ class RestApp:
         self._matched: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        kept = _path_keeping_encoded_slashes(environ)
+        if kept is not None:
+            environ["PATH_INFO"] = kept
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES
         state = self._state()
@@ -416,6 +421,25 @@ def _respond_bytes(
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [payload]
 
 
+def _path_keeping_encoded_slashes(environ: Mapping[str, Any]) -> str | None:
+    """The request's path with every ``%2F`` kept as the text ``%2F``, if it has one; otherwise None.
+
+    WSGI servers decode the path, which would turn ``projects%2Fp`` into two segments. Google's path
+    templates do not: an encoded slash is part of the segment it is in, so a name holding one is
+    simply another name (and, as the real service answers, not found).
+    """
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    path = raw.partition("?")[0]
+    if "%2f" not in path.lower():
+        return None
+    parts = urlsplit(path)
+    if parts.scheme or not path.startswith("/"):  # absolute form: http://host/path
+        path = parts.path
+    kept = _ENCODED_SLASH.sub(lambda found: "%25" + found.group(0)[1:], path)
+    # The WSGI "encoding dance": PATH_INFO holds the UTF-8 bytes as latin-1 characters.
+    return unquote(kept).encode().decode("latin-1")
+
+
 def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
     """The request's headers with lower-case names, read straight from the environ (as werkzeug's
     `EnvironHeaders` would give them, at a fraction of its cost on every poll)."""
@@ -475,15 +499,22 @@ def _json_object(request: Request, raw: bytes) -> JSON:
     try:
         document = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as error:
-        raise RpcError.bad_request(f"Invalid JSON payload received. {error}", field="body") from None
+        # The interpreter's advice on raising its digit limit is advice for the emulator, not for the client.
+        reason = str(error).partition("; use sys.set_int_max_str_digits()")[0]
+        raise RpcError.bad_request(f"Invalid JSON payload received. {reason}", field="body") from None
     except RecursionError:
         raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
     request.environ[_BODY_KEY] = document
     if not isinstance(document, dict):
         raise RpcError.bad_request(
-            f"Invalid JSON payload received. Expected an object, got {type(document).__name__}", field="body"
+            f"Invalid JSON payload received. Expected an object, got {_JSON_KINDS[type(document)]}", field="body"
         )
     return document
+
+
+#: What a JSON value that is not an object is, in JSON's words.
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+               type(None): "null"}
 
 
 def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:
@@ -542,7 +573,12 @@ def _body(state: EmulatorState, request: Request, schema: str | None, name: str 
     try:
         state.schemas.validate(schema, camel)
     except SchemaViolation as violation:
-        raise RpcError.bad_request(f"Invalid JSON payload received. {violation.message}",
+        message = violation.message
+        if violation.rule.startswith("additionalProperties"):
+            # Name an unknown key as the client spelt it, not as it reads in camelCase.
+            for key in document:
+                message = message.replace(repr(camel_case(key)), repr(key))
+        raise RpcError.bad_request(f"Invalid JSON payload received. {message}",
                                    field=violation.pointer.lstrip("/") or "body") from None
     if camel.get("name", name) != name:
         raise RpcError.bad_request(f"the body names {camel['name']!r} but the path names {name!r}", field="name")

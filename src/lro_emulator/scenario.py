@@ -46,13 +46,34 @@ JSON = dict[str, Any]
 
 
 class _Loader(yaml.SafeLoader):  # type: ignore[misc]
-    """PyYAML's safe loader, except that timestamps stay text: JSON has no date type, the schema wants RFC 3339."""
+    """PyYAML's safe loader, except that timestamps stay text (JSON has no date type, the schema wants RFC
+    3339) and a key given twice in one mapping is an error (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:  # an unhashable key: PyYAML's own error says so
+                break
+            if first != key_node.start_mark.line + 1:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the key {key!r} a second time (first on line {first}); give each key once",
+                    key_node.start_mark)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regex) for tag, regex in resolvers if tag != _TIMESTAMP_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+#: What a YAML document that is not a mapping is, in the words of YAML and JSON.
+_YAML_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -386,7 +407,7 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
     if node is not None:
         _index_lines(node, "", lines)
     if not isinstance(document, dict):
-        kind = "empty" if document is None else f"a {type(document).__name__}, not an object"
+        kind = "empty" if document is None else f"{_YAML_KINDS.get(type(document), 'a value')}, not an object"
         raise ScenarioError(source, [Problem("", f"a scenario is an object (a YAML mapping); this document is {kind}",
                                              lines.get(""))])
     problems = [Problem(where, message, _nearest(lines, where)) for where, message in json_problems(document)]

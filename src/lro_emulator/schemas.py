@@ -96,9 +96,17 @@ class Schemas:
             raise self._violation(name, error)
 
     def errors(self, name: str, document: object) -> list[SchemaViolation]:
-        """Every fault of ``document``, ordered by where it sits in the document."""
+        """Every fault of ``document``, ordered by where it sits in the document, each told once.
+
+        A value that several schemas reach (a step's metadata is checked by every branch a step may
+        take) would otherwise be reported once per schema, in the same words.
+        """
         found = sorted(self._validator(name).iter_errors(document), key=_error_order)
-        return [self._violation(name, error) for error in found]
+        violations: dict[tuple[str, str], SchemaViolation] = {}
+        for error in found:
+            violation = self._violation(name, error)
+            violations.setdefault((violation.pointer, violation.message), violation)
+        return list(violations.values())
 
     def document(self, name: str) -> dict[str, Any]:
         """A copy of the schema called ``name``, as written."""
@@ -135,6 +143,14 @@ class Schemas:
     def _violation(self, name: str, error: ValidationError) -> SchemaViolation:
         keyword = error.validator
         message: str = error.message
+        if keyword == "const":  # jsonschema writes the value as Python would (True, None); a JSON user reads JSON
+            message = f"{json.dumps(error.validator_value)} was expected"
+        explained = _explained(error)
+        if explained is not None:
+            # best_match went into one branch of a oneOf/anyOf whose own description says what is allowed;
+            # a branch's raw pattern or type would only be half the story.
+            error = explained
+            keyword = error.validator
         if keyword is None:  # a `false` subschema, which has no keyword of its own
             rule = f"false at {name}{_SUFFIX}, schema path {_pointer(error.absolute_schema_path)}"
         else:
@@ -164,6 +180,20 @@ def load_schemas() -> Schemas:
 
 def _pointer(parts: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _explained(error: ValidationError) -> ValidationError | None:
+    """The closest enclosing oneOf/anyOf error whose schema has a description, when ``error`` has none of its own."""
+    if isinstance(error.schema, Mapping) and isinstance(error.schema.get("description"), str):
+        return None
+    parent = error.parent
+    while parent is not None:
+        schema = parent.schema
+        if parent.validator in ("oneOf", "anyOf") and isinstance(schema, Mapping) \
+                and isinstance(schema.get("description"), str):
+            return parent
+        parent = parent.parent
+    return None
 
 
 def _error_order(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...], str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import struct
 import threading
@@ -11,6 +12,9 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
+
+from .codes import Code
+from .errors import RpcError
 
 __all__ = ["HttpServer"]
 
@@ -43,6 +47,28 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request `http.server` could not read (a line or header over its limits, a bad request line).
+
+        It would answer an HTML page; clients of a Google API read JSON, so the answer is an AIP-193
+        INVALID_ARGUMENT that says which limit the request broke.
+        """
+        self.close_connection = True
+        text = message or f"HTTP {code}"
+        if code in (414, 431):
+            text += "; the server reads request and header lines of at most 65536 bytes, and at most 100 headers"
+        error = RpcError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
+                         reason="UNREADABLE_HTTP_REQUEST")
+        body = json.dumps(error.envelope(), separators=(",", ":")).encode()
+        with contextlib.suppress(OSError):
+            self.send_response(error.code.http_status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
