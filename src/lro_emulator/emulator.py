@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -73,19 +74,23 @@ class Emulator:
         self._host = host
         self._grpc_port = grpc_port
         self._grpc: Any = None  # a GrpcServer once asked for: grpcio is an extra, imported only then
+        # Starting and stopping servers: many client threads may read grpc_target first at the same moment.
+        self._lifecycle = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
-        """Start serving (idempotent); returns the emulator."""
-        self._http.start()
+        """Start serving (idempotent, thread-safe); returns the emulator."""
+        with self._lifecycle:
+            self._http.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and free the ports (idempotent)."""
-        self._http.stop()
-        if self._grpc is not None:
-            self._grpc.stop()
+        with self._lifecycle:
+            self._http.stop()
+            if self._grpc is not None:
+                self._grpc.stop()
 
     def start_grpc(self) -> str:
         """Serve gRPC too (idempotent) and return its target, ``127.0.0.1:PORT``.
@@ -95,17 +100,18 @@ class Emulator:
         `ScriptError` where it is scripted (and operations scripted before are checked now).
         """
         __tracebackhide__ = True
-        if self._grpc is None:
-            try:
-                from .grpcserver import GrpcServer
-            except ImportError as error:
-                raise RuntimeError(
-                    f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
-                ) from None
-            self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
-        self.state.require_types()
-        self._grpc.start()
-        target: str = self._grpc.target
+        with self._lifecycle:
+            if self._grpc is None:
+                try:
+                    from .grpcserver import GrpcServer
+                except ImportError as error:
+                    raise RuntimeError(
+                        f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
+                    ) from None
+                self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
+            self.state.require_types()
+            self._grpc.start()
+            target: str = self._grpc.target
         return target
 
     def __enter__(self) -> Emulator:
