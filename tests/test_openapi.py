@@ -18,6 +18,7 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.test import Client
 
 from lro_emulator import Emulator
+from lro_emulator.codes import Code
 from lro_emulator.routes import ALL_ROUTES, CONTROL_ROUTES, ROUTES, Route
 
 from .conftest import struct
@@ -89,7 +90,7 @@ def test_the_document_is_valid_openapi_3_1(document: JSON) -> None:
 def test_a_broken_copy_is_not_valid_so_the_check_means_something(document: JSON) -> None:
     broken = {**document, "paths": {"/x": {"get": {"responses": {"200": {"description": 42}}}}}}
 
-    with pytest.raises(Exception, match="42 is not of type ['\"]string['\"]"):
+    with pytest.raises(Exception, match=r"42 is not of type ['\"]string['\"]"):
         validate(broken, cls=OpenAPIV31SpecValidator)
 
 
@@ -243,6 +244,16 @@ def test_the_documents_schemas_refuse_wrong_answers(document: JSON, endpoint: st
     assert list(check.iter_errors(wrong)) != []
 
 
+def test_each_route_lists_the_statuses_it_may_answer(document: JSON) -> None:
+    """No catch-all ``default``: an answer with an unlisted status is a contract break schemathesis can catch."""
+    api_statuses = sorted({str(code.http_status) for code in Code})
+    for route in ALL_ROUTES:
+        responses = document["paths"][openapi_path(route)][route.method.lower()]["responses"]
+        expected = ["200", "400", "404", "500"] if route in CONTROL_ROUTES else api_statuses
+        assert sorted(responses) == expected, route.endpoint
+        assert all(responses[status]["description"] for status in responses)
+
+
 @pytest.mark.parametrize(
     ("endpoint", "path", "json_body", "status"),
     [
@@ -254,11 +265,11 @@ def test_the_documents_schemas_refuse_wrong_answers(document: JSON, endpoint: st
         ("control_load", "/_emulator/v1/scenario:load", {"operations": [{"colour": "red"}]}, 400),
     ],
 )
-def test_error_answers_follow_the_default_response_schema(
+def test_error_answers_follow_their_statuss_response_schema(
     lro_emulator: Emulator, document: JSON, endpoint: str, path: str, json_body: JSON | None, status: int
 ) -> None:
     route = ROUTE_OF[endpoint]
-    check = validator(document, response_schema(document, route, "default"))
+    check = validator(document, response_schema(document, route, str(status)))
     scripted(lro_emulator)
 
     response = requests.request(route.method, f"{lro_emulator.url}{path}", json=json_body, timeout=5)

@@ -214,6 +214,7 @@ _SCHEMA_KINDS = {
 _QUERY_TYPES: dict[str, JSON] = {
     "string": {"type": "string"},
     "integer": {"type": "integer", "format": "int32"},
+    "count": {"type": "integer", "format": "int32"},  # Google's documents declare no minimum
     "boolean": {"type": "boolean"},
     "duration": {"type": "string", "format": "google-duration"},
 }

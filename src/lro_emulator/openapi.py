@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .codes import Code
 from .routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, Route
 from .schemas import Schemas
 
@@ -22,6 +23,7 @@ _ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")
 _QUERY_SCHEMAS: dict[str, JSON] = {
     "string": {"type": "string"},
     "integer": {"type": "integer", "format": "int32"},
+    "count": {"type": "integer", "format": "int32", "minimum": 0},
     "boolean": {"type": "boolean"},
     "duration": {"$ref": _COMPONENTS + "duration"},
 }
@@ -81,10 +83,7 @@ def _operation(route: Route, parameters: list[JSON]) -> JSON:
         "tags": [_tag(route)],
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": answer}}},
-            "default": {
-                "description": "An AIP-193 error envelope",
-                "content": {"application/json": {"schema": {"$ref": _COMPONENTS + "error-envelope"}}},
-            },
+            **{str(status): _error_response(status) for status in _error_statuses(route)},
         },
     }
     if parameters or query:
@@ -98,6 +97,26 @@ def _operation(route: Route, parameters: list[JSON]) -> JSON:
                                                               "SetClock"),
                                     "content": content}
     return operation
+
+
+def _error_statuses(route: Route) -> list[int]:
+    """The HTTP statuses ``route`` may answer an error with.
+
+    The control plane answers bad requests (400: INVALID_ARGUMENT, FAILED_PRECONDITION), wrong methods
+    (404, as Google's frontends do) and its own failures (500). The emulated API may answer any
+    google.rpc code: a scripted fault chooses it.
+    """
+    if route in CONTROL_ROUTES:
+        return [400, 404, 500]
+    return sorted({code.http_status for code in Code if code is not Code.OK})
+
+
+def _error_response(status: int) -> JSON:
+    codes = ", ".join(code.name for code in Code if code.http_status == status and code is not Code.OK)
+    return {
+        "description": f"An AIP-193 error envelope: {codes}",
+        "content": {"application/json": {"schema": {"$ref": _COMPONENTS + "error-envelope"}}},
+    }
 
 
 def _reference(name: str) -> str:

@@ -54,7 +54,7 @@ URL_MAP = Map(
     merge_slashes=False,
 )
 _RPC_OF = {route.endpoint: route.rpc for route in ALL_ROUTES}
-_TYPES = {"string": str, "duration": str, "integer": int, "boolean": bool}
+_TYPES = {"string": str, "duration": str, "integer": int, "count": int, "boolean": bool}
 _QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for route in ALL_ROUTES}
 _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)

@@ -35,7 +35,8 @@ class Route:
     request: str | None = None
     response: str | None = None
     summary: str = ""
-    #: The query parameters it takes besides Google's standard ones: (name, JSON type), in camelCase.
+    #: The query parameters it takes besides Google's standard ones, in camelCase: (name, kind), the kind
+    #: one of string, integer, count (an integer, never negative), boolean, duration.
     query: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -57,7 +58,7 @@ CONVERTER_PATTERNS = {
     "collection": r"[^/:\s]+(?:/[^/:\s]+)*",
 }
 
-_LIST_QUERY = (("filter", "string"), ("pageSize", "integer"), ("pageToken", "string"),
+_LIST_QUERY = (("filter", "string"), ("pageSize", "count"), ("pageToken", "string"),
                ("returnPartialSuccess", "boolean"))
 
 ROUTES = (
@@ -120,7 +121,7 @@ CONTROL_ROUTES = (
     Route("ListCalls", "GET", f"{CONTROL_PREFIX}/v1/calls", "control_calls",
           response="control#/$defs/listCallsResponse",
           summary="The call log from index `since` on, without the control plane's own calls.",
-          query=(("since", "integer"),)),
+          query=(("since", "count"),)),
     Route("Reset", "POST", f"{CONTROL_PREFIX}/v1:reset", "control_reset",
           request="control#/$defs/resetRequest", response="control#/$defs/emulator",
           summary="Forget everything and restart the clock."),
