@@ -5,8 +5,12 @@ whose schemas describe what the emulator really answers on every route that decl
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -19,7 +23,9 @@ from werkzeug.test import Client
 
 from lro_emulator import Emulator
 from lro_emulator.codes import Code
+from lro_emulator.openapi import openapi_document
 from lro_emulator.routes import ALL_ROUTES, CONTROL_ROUTES, ROUTES, Route
+from lro_emulator.schemas import load_schemas
 
 from .conftest import struct
 
@@ -326,3 +332,19 @@ def test_the_scenario_schemas_own_examples_follow_the_embedded_schema(document: 
     assert scenario["examples"]
     for example in scenario["examples"]:
         assert list(check.iter_errors(example)) == []
+
+
+def test_the_package_ships_the_document_it_serves(document: JSON, lro_emulator: Emulator) -> None:
+    shipped = json.loads((resources.files("lro_emulator") / "schemas" / "openapi.json").read_text(encoding="utf-8"))
+
+    # A stale copy means the route table or a schema changed: regenerate with
+    # `lro-emulator openapi > schemas/openapi.json`.
+    assert shipped == openapi_document(load_schemas())
+    assert {**shipped, "servers": [{"url": lro_emulator.url}]} == document
+
+
+def test_the_command_line_prints_the_document(document: JSON, lro_emulator: Emulator) -> None:
+    printed = subprocess.run([sys.executable, "-m", "lro_emulator.cli", "openapi", "--server", lro_emulator.url],
+                             capture_output=True, text=True, check=True, timeout=60)
+
+    assert json.loads(printed.stdout) == document

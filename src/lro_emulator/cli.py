@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -14,6 +15,7 @@ from .calls import Call
 from .clock import VirtualClock
 from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_START, Emulator
+from .openapi import openapi_document
 from .profiles import PROFILES
 from .protojson import format_timestamp, parse_timestamp
 from .routes import CONTROL_PREFIX
@@ -24,7 +26,7 @@ from .state import EmulatorState
 __all__ = ["main"]
 
 DEFAULT_PORT = 8089
-_COMMANDS = ("serve", "validate")
+_COMMANDS = ("serve", "validate", "openapi")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="lro-emulator",
         description="Emulate Google's long-running Operations API. With no arguments, serve a demo.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="{serve,validate}")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,validate,openapi}")
     serve = commands.add_parser("serve", help="serve until interrupted (the default command)",
                                 description="Serve the emulator until interrupted, printing a line per request.")
     serve.add_argument("scenarios", nargs="*", metavar="SCENARIO",
@@ -55,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scenario files; exit 1 with their faults",
                                    description="Check scenario files as loading them would, without serving.")
     validate.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
+    openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document of the REST surface",
+                                  description="Print the OpenAPI 3.1 document of the emulated API and the control "
+                                              "plane (the package ships it as lro_emulator/schemas/openapi.json).")
+    openapi.add_argument("--server", default=None, metavar="URL",
+                         help="the emulator's address, written into the document's servers (default: none)")
     return parser
 
 
@@ -66,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     if args.command == "validate":
         return _validate(args.files, sys.stdout, sys.stderr)
+    if args.command == "openapi":
+        print(json.dumps(openapi_document(load_schemas(), server_url=args.server), indent=2, ensure_ascii=False))
+        return 0
     return _serve(args)
 
 
