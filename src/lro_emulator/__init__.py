@@ -15,7 +15,7 @@ from .scenario import LoadedScenario, Scenario, ScenarioError
 from .schemas import SchemaViolation
 from .scripting import Operation
 from .starts import Starter, StartRequest
-from .timecontrol import VirtualTime
+from .timecontrol import TimeBackdrop, VirtualTime
 
 try:
     __version__ = version("lro-emulator")
@@ -40,6 +40,7 @@ __all__ = [
     "ScriptError",
     "StartRequest",
     "Starter",
+    "TimeBackdrop",
     "VirtualClock",
     "VirtualTime",
     "__version__",
