@@ -106,7 +106,7 @@ DURATION = ("A google.protobuf.Duration in proto3 JSON: a decimal number of seco
             'minus sign and at most 9 fractional digits (`"3s"`, `"1.5s"`, `"-0.000000001s"`; not `"1.5"`, `"3 s"` '
             'or `"1.0000000001s"`), within ±315576000000 s (10 000 years).')
 VIRTUAL_DURATION = ('A virtual duration: seconds as a number (90, 1.5) or a proto3 JSON Duration string ("90s", '
-                    '"1.5s"). Never negative.')
+                    '"1.5s"). Never negative, and at most 315576000000 seconds (10,000 years).')
 QUERY_DURATION_HINT = 'write decimal seconds with an \'s\' suffix, such as "30s" or "1.5s"'
 TIMESTAMP = 'An RFC 3339 timestamp with a time zone: "2030-01-01T00:00:00Z" or "2030-01-01T02:00:00+02:00".'
 NOT_A_TOKEN = ("is not a token this service issued; pass the nextPageToken of the previous page unchanged, or omit "

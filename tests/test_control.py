@@ -313,7 +313,8 @@ def test_a_yaml_scenario_with_faults_is_refused_with_their_lines(lro_emulator: E
     assert violations(error) == [
         ("body", "line 12: Additional properties are not allowed ('colour' was unexpected)"),
         ("/operations/0/steps/2/at", 'line 7: A virtual duration: seconds as a number (90, 1.5) or a proto3 JSON '
-                                     'Duration string ("90s", "1.5s"). Never negative.'),
+                                     'Duration string ("90s", "1.5s"). Never negative, and at most 315576000000 '
+                                     'seconds (10,000 years).'),
     ]
     assert error["message"] == ("the scenario was not loaded: line 12: /: Additional properties are not allowed "
                                 "('colour' was unexpected) (and 1 more fault(s); see the details)")
@@ -425,7 +426,7 @@ def test_advance_fires_the_steps_it_passes(lro_emulator: Emulator) -> None:
         pytest.param({"duration": True}, "duration", "A virtual duration", id="boolean"),
         pytest.param({"duration": None}, "duration", "", id="null"),
         pytest.param({"duration": [90]}, "duration", "", id="list"),
-        pytest.param({"duration": 1e300}, "duration", "duration of 1e+300 seconds is out of range", id="huge"),
+        pytest.param({"duration": 1e300}, "duration", "A virtual duration", id="huge"),
         pytest.param({"duration": "90s", "when": "now"}, "body",
                      "Additional properties are not allowed ('when' was unexpected)", id="unknown-field"),
     ],

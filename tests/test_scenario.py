@@ -765,12 +765,13 @@ REPORTED = [
     pytest.param("""
         operations:
           - name: projects/p/operations/a
+            metadata: {"@type": type.googleapis.com/acme.v1.Progress}
             steps:
               - afterPolls: 3
                 done: true
               - at: 10
                 metadata: {a: 1}
-        """, 6, "/operations/0/steps/1", "cannot tell whether update at 10s comes before succeed after 3 polls",
+        """, 5, "/operations/0/steps/0", "cannot tell whether update at 10s comes before succeed after 3 polls",
         id="mixed-triggers"),
     pytest.param("""
         operations:

@@ -26,7 +26,7 @@ from .auth import AuthPolicy
 from .clock import VirtualClock
 from .errors import ScriptError
 from .faults import Fault, FaultBuilder
-from .protojson import json_problems, parse_timestamp
+from .protojson import json_problems, parse_timestamp, to_timedelta
 from .schemas import Schemas, load_schemas
 
 if TYPE_CHECKING:
@@ -353,7 +353,9 @@ def _play_timeline(
     if initial_metadata and "metadata" in spec:
         with at("/metadata"):
             operation.update(metadata=spec["metadata"])
-    for index, step in enumerate(spec.get("steps", [])):
+    # Scripted in the order they fire (a stable sort: ties keep the file's order), so that each step is
+    # checked against the metadata it will really meet, whatever order the file lists them in.
+    for index, step in sorted(enumerate(spec.get("steps", [])), key=lambda item: _firing_order(item[1])):
         with at(f"/steps/{index}"):
             trigger: JSON = {}
             if "at" in step:
@@ -374,6 +376,19 @@ def _play_timeline(
         with at("/cancel"):
             options = {key: cancel[key] for key in ("after", "code", "message", "metadata") if key in cancel}
             operation.on_cancel(cancel.get("mode", "accept"), **options)
+
+
+def _firing_order(step: Mapping[str, Any]) -> tuple[int, float, bool]:
+    """By time (no trigger: at creation), then by poll count; a result after the other steps of its instant."""
+    terminal = "response" in step or "error" in step or bool(step.get("done"))
+    if step.get("afterPolls"):  # afterPolls: 0 fires at creation, like a step with no trigger
+        return 2, float(step["afterPolls"]), terminal
+    if "at" in step:
+        try:
+            return 1, to_timedelta(step["at"]).total_seconds(), terminal
+        except ValueError:  # reported where it is scripted
+            return 1, 0.0, terminal
+    return 1, 0.0, terminal  # at creation: at 0s
 
 
 # -- parsing -------------------------------------------------------------------------------------------

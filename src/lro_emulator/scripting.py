@@ -179,13 +179,13 @@ class Operation:
     def _check_preview(self, step: Step) -> None:
         """The Operation as served once ``step`` fired must meet the schema; the fault's pointer is raised."""
         __tracebackhide__ = True
-        document = self._record.preview(step)
-        try:
-            self._state.schemas.validate("operation", document)
-        except SchemaViolation as violation:
-            raise ScriptError(str(violation), pointer=violation.pointer) from None
-        if self._state.typed:
-            self._state.check_packs(document, self._record.name)
+        for document in self._record.preview(step):
+            try:
+                self._state.schemas.validate("operation", document)
+            except SchemaViolation as violation:
+                raise ScriptError(str(violation), pointer=violation.pointer) from None
+            if self._state.typed:
+                self._state.check_packs(document, self._record.name)
 
     def _script(
         self,

@@ -247,10 +247,11 @@ class EmulatorState:
                 return
             for record in self.store:
                 self.check_packs(record.render(), record.name)
-                for step in record.pending:
-                    self.check_packs(record.preview(step), record.name)
+                for document in record.states():
+                    self.check_packs(document, record.name)
                 if record.cancel_policy.metadata is not None:
-                    self.check_packs(record.preview(cancel_step(record.cancel_policy.metadata)), record.name)
+                    for document in record.preview(cancel_step(record.cancel_policy.metadata)):
+                        self.check_packs(document, record.name)
             for fault in self.faults:
                 if fault.error is not None:
                     self._check_error_packs(fault.error)

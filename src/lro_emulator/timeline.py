@@ -172,17 +172,33 @@ class OperationRecord:
             step = dataclasses.replace(step, due=now, after_polls=None)
         self.pending.append(step)
 
-    def preview(self, step: Step) -> JSON:
-        """The Operation as it would be served right after ``step`` fired (for validation at scripting time)."""
-        metadata = _merge(self.final_metadata(), step.metadata)
-        return _render(self.name, metadata, step.result)
+    def preview(self, step: Step) -> list[JSON]:
+        """Every Operation the record could serve once ``step`` is scheduled (for validation at scripting time).
 
-    def final_metadata(self) -> JSON | None:
-        """The metadata once every pending step has fired."""
-        metadata = self.metadata
-        for step in self.pending:
-            metadata = _merge(metadata, step.metadata)
-        return metadata
+        Each pending step meets the metadata the steps before it in firing order left, so adding a step
+        can change what later ones produce. When time and poll triggers are mixed, their interleaving is
+        unknown, so both extremes are given: all timed steps first, and all poll-triggered steps first.
+        A cancel step (no trigger) may fire at any moment: it is previewed on every state.
+        """
+        if step.due is None and step.after_polls is None:
+            bases = [self.metadata] + [document.get("metadata") for document in self.states()]
+            return [_render(self.name, _merge(base, step.metadata), step.result) for base in bases]
+        return self.states([step])
+
+    def states(self, extra: list[Step] | None = None) -> list[JSON]:
+        """The Operation as served after each pending step (and each of ``extra``) fires, in firing order."""
+        steps = [*self.pending, *(extra or ())]
+        timed = sorted((s for s in steps if s.due is not None), key=lambda s: (s.due, s.terminal, s.seq))
+        polled = sorted((s for s in steps if s.due is None), key=lambda s: (s.after_polls or 0, s.terminal, s.seq))
+        documents: list[JSON] = []
+        for order in ([timed + polled, polled + timed] if timed and polled else [timed + polled]):
+            metadata = self.metadata
+            for fired in order:
+                metadata = _merge(metadata, fired.metadata)
+                documents.append(_render(self.name, metadata, fired.result))
+                if fired.terminal:
+                    break
+        return documents
 
     # -- the passing of time ---------------------------------------------------------------------
 
