@@ -105,6 +105,7 @@ class RestApp:
         # the same path hundreds of times. Routing is a pure function of the method and the path, so
         # successful matches are remembered (a cache of the route table, not emulator state).
         self._matched: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        self._encodings: dict[int, tuple[Any, bytes]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         kept = _path_keeping_encoded_slashes(environ)
@@ -173,10 +174,27 @@ class RestApp:
         # Logged before any hold, so that a test sees the call as soon as its client gives up.
         state.calls.record(call)
         if fault is None:
-            return _respond(environ, start_response, document, status)
+            return _respond_bytes(environ, start_response, self._encoded(document), status)
         fault.fired.record(call)
         self._spoil_time(state, environ, fault)
         return _spoiled(environ, start_response, document, status, fault.effect)
+
+    def _encoded(self, document: Any) -> bytes:
+        """``document`` as compact JSON bytes; an Operation served again unchanged is encoded once.
+
+        The service hands out the same rendered object until the operation's state changes (and
+        nobody mutates it), so its identity is a key; the object is kept beside its bytes so that
+        the identity cannot be reused while remembered.
+        """
+        found = self._encodings.get(id(document))
+        if found is not None and found[0] is document:
+            return found[1]
+        payload = json.dumps(document, separators=(",", ":")).encode()
+        if isinstance(document, dict) and "name" in document:  # Operations only: other answers are built anew
+            if len(self._encodings) >= _MATCH_CACHE_SIZE:
+                self._encodings.clear()
+            self._encodings[id(document)] = (document, payload)
+        return payload
 
     def _match(self, environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The endpoint and arguments of the request's route; NotFound or MethodNotAllowed if none."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
@@ -28,6 +28,9 @@ _SUFFIX = ".schema.json"
 # sentence says what the rule means, so it is reported instead.
 _EXPLAINED_BY_DESCRIPTION = frozenset({"not", "anyOf", "oneOf"})
 _PATTERN = "pattern"
+#: How many valid (file reference, value) pairs a `Schemas` remembers before it starts over.
+_REMEMBERED = 8192
+_REMEMBERED_SIZE = 16384  # characters of JSON
 
 
 class SchemaViolation(ValueError):
@@ -53,15 +56,18 @@ class Schemas:
     """All schemas of the package in one `referencing.Registry`, with one validator each.
 
     ``documents`` maps each schema's name (its file name without ``.schema.json``) to its contents,
-    which must carry an absolute ``$id``. Every schema is checked against the 2020-12 metaschema and
-    its validator built here, once; validating never builds anything. ``source`` says where the
-    documents were read from.
+    which must carry an absolute ``$id``. Every schema is checked against the 2020-12 metaschema
+    (unless ``check`` is false) and its validator built here, once; validating never builds anything.
+    ``source`` says where the documents were read from. Valid documents are remembered, so checking
+    the same document again costs a dictionary lookup.
     """
 
-    def __init__(self, documents: Mapping[str, Mapping[str, Any]], *, source: str = "<memory>") -> None:
+    def __init__(
+        self, documents: Mapping[str, Mapping[str, Any]], *, source: str = "<memory>", check: bool = True
+    ) -> None:
         # A private copy: the registry and the validators hold these very objects.
         owned: dict[str, dict[str, Any]] = {name: copy.deepcopy(dict(doc)) for name, doc in documents.items()}
-        for document in owned.values():
+        for document in owned.values() if check else ():
             Draft202012Validator.check_schema(document)
         registry: Registry[Any] = Registry().with_resources(
             (document["$id"], DRAFT202012.create_resource(document)) for document in owned.values()
@@ -71,7 +77,9 @@ class Schemas:
         self.source = source
         self._documents = owned
         self._registry = registry
-        self._validators = {name: Draft202012Validator(doc, registry=registry) for name, doc in owned.items()}
+        self._valid: dict[tuple[str, str], bool] = {}
+        self._validator_class = validators.extend(Draft202012Validator, {"$ref": self._remembering_ref})
+        self._validators = {name: self._validator_class(doc, registry=registry) for name, doc in owned.items()}
         # Errors carry the very subschema object that failed; this index turns it back into "file#pointer".
         self._locations: dict[int, str] = {}
         for name, document in owned.items():
@@ -80,20 +88,30 @@ class Schemas:
 
     @classmethod
     def load(cls) -> Schemas:
-        """Read every ``*.schema.json`` shipped in the installed package's ``schemas`` directory."""
+        """Read every ``*.schema.json`` shipped in the installed package's ``schemas`` directory.
+
+        The shipped files are not checked against the metaschema here (the project's tests do that):
+        the check costs a fifth of a second, once per process, which a suite pays before its first test.
+        """
         root = resources.files("lro_emulator") / "schemas"
         documents = {
             entry.name.removesuffix(_SUFFIX): json.loads(entry.read_text(encoding="utf-8"))
             for entry in root.iterdir()
             if entry.name.endswith(_SUFFIX)
         }
-        return cls(documents, source=str(root))
+        return cls(documents, source=str(root), check=False)
 
     def validate(self, name: str, document: object) -> None:
         """Raise `SchemaViolation` for the most relevant fault of ``document``, if it has any."""
+        key = (f"{name}{_SUFFIX}", json.dumps(document, sort_keys=True, separators=(",", ":"))) \
+            if "#" not in name and isinstance(document, dict) else None
+        if key is not None and key in self._valid:
+            return  # the same document passed before (see _remembering_ref)
         error = best_match(self._validator(name).iter_errors(document))
         if error is not None:
             raise self._violation(name, error)
+        if key is not None:
+            self._remember(key)
 
     def errors(self, name: str, document: object) -> list[SchemaViolation]:
         """Every fault of ``document``, ordered by where it sits in the document, each told once.
@@ -128,9 +146,37 @@ class Schemas:
             self._registry.resolver().lookup(reference["$ref"])
         except Exception:  # referencing's Unresolvable and its subclasses
             raise KeyError(f"{base}{_SUFFIX} has nothing at {fragment!r}") from None
-        validator = Draft202012Validator(reference, registry=self._registry)
+        validator = self._validator_class(reference, registry=self._registry)
         self._validators[name] = validator  # built once, like the whole-schema validators
         return validator
+
+    def _remembering_ref(self, validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        """The ``$ref`` keyword, remembering which values a whole schema file found valid.
+
+        An ``Any`` payload costs a few hundred microseconds to check (its ``@type`` decides among the
+        well-known types' JSON forms), and tests script the same payloads over and over. A reference to
+        another file (``any.schema.json``) means the same schema wherever it appears, so a value it
+        accepted once is accepted again without descending; a rejected value is checked every time, so
+        its errors are always reported in full.
+        """
+        if not ref.endswith(_SUFFIX) or not isinstance(instance, dict):
+            yield from validator._validate_reference(ref=ref, instance=instance)
+            return
+        key = (ref, json.dumps(instance, sort_keys=True, separators=(",", ":")))
+        if key in self._valid:
+            return
+        errors = list(validator._validate_reference(ref=ref, instance=instance))
+        if errors:
+            yield from errors
+            return
+        self._remember(key)
+
+    def _remember(self, key: tuple[str, str]) -> None:
+        if len(key[1]) > _REMEMBERED_SIZE:
+            return  # a huge payload is rare; keeping it would cost more memory than checking it again
+        if len(self._valid) >= _REMEMBERED:
+            self._valid.clear()
+        self._valid[key] = True
 
     def _title(self, name: str) -> str:
         base, _, fragment = name.partition("#")

@@ -88,7 +88,8 @@ class _QuietHandler(WSGIRequestHandler):
             nonlocal sent
             if not sent:
                 sent = True
-                self._send_head(*response)
+                # Head and first chunk in one write: one segment, one wake-up of the client per answer.
+                data = self._head(*response) + data
             if data:
                 self.wfile.write(data)
             self.wfile.flush()
@@ -135,19 +136,24 @@ class _QuietHandler(WSGIRequestHandler):
         environ["wsgi.input_terminated"] = True
         return body
 
-    def _send_head(self, status: str, headers: list[tuple[str, str]]) -> None:
+    def _head(self, status: str, headers: list[tuple[str, str]]) -> bytes:
+        """The status line and headers `send_response` and `send_header` would write (no log line: the
+        emulator keeps its own call log), with ``Connection: close`` when the connection ends here."""
         code, _, reason = status.partition(" ")
-        self.send_response(int(code), reason)
+        lines = [f"{self.protocol_version} {code} {reason}", f"Server: {self.version_string()}",
+                 f"Date: {self.date_time_string()}"]
         names = set()
         for name, value in headers:
-            self.send_header(name, value)
+            lines.append(f"{name}: {value}")
             names.add(name.lower())
+        if self.headers.get("Connection", "").lower() == "close":
+            self.close_connection = True
         bodiless = self.command == "HEAD" or code.startswith("1") or code in ("204", "304")
         if "content-length" not in names and not bodiless:
             self.close_connection = True  # the body ends where the connection does
         if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         # Never wait for another request on a connection whose answer was dropped.
@@ -198,7 +204,8 @@ class HttpServer:
             return
         self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            # stop() waits for the loop to notice: one poll interval, paid at the end of every test session.
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
             name=f"lro-emulator-http-{self.port}", daemon=True,
         )
         self._thread.start()
