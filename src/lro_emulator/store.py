@@ -111,7 +111,8 @@ class OperationStore:
             candidates = self._by_parent.get(parent, [])
             matches = _always
         start = bisect.bisect_right(candidates, after, key=_seq_of)
-        for record in candidates[start:]:
+        for index in range(start, len(candidates)):  # not a slice: a page would copy the rest of the list
+            record = candidates[index]
             if not record.deleted and matches(record):
                 yield record
 

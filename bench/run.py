@@ -1,0 +1,674 @@
+"""The benchmarks of issue 6, measured side by side in one run and printed as one table of ratios.
+
+Run: ``python bench/run.py`` (with ``pip install -e '.[bench]'``); it takes minutes (the scale benchmark adds
+100k operations). ``--quick`` shrinks every size and loop, and the hour of benchmark 3 to ten minutes: seconds
+in all (the smoke test, tests/test_bench.py, runs it). ``--only 1,3`` runs some. ``--profile N`` runs the
+emulator's side of benchmark N under py-spy (pyinstrument if py-spy is missing) and prints the functions with
+the most own time.
+
+Absolute numbers vary between machines; the ratios are what we compare. Targets:
+
+1. GET throughput over loopback, one keep-alive client: the emulator vs a bare werkzeug app served by
+   the same server machinery (`lro_emulator.server.HttpServer`) returning the same bytes and headers, vs a
+   pytest-httpserver handler. Target: at least 0.8x the bare app and faster than pytest-httpserver.
+2. gRPC GetOperation on one channel: the emulator vs a bare Operations servicer returning the same
+   Operation. Target: at least 0.8x.
+3. An operation that takes one virtual hour, driven to completion by google-api-core's default polling
+   (``operation.from_gapic``) under `VirtualTime`, over REST and over gRPC: wall time (best of 5) and
+   polls. Target: under 0.3 s each.
+4. Fixture cost: a generated suite of 500 tests using ``lro_emulator`` vs the same tests without it,
+   each suite one pytest run in a subprocess (best of 7). Target: under 1 ms per test.
+5. Scale: full pagination (page size 1000) through 1k, 10k and 100k operations, with and without a
+   filter. Target: linear growth (each 10x more operations costs about 10x, under 15x); the time to add
+   them and the memory per stored operation are reported.
+
+Contenders are measured in interleaved rounds (A B C A B C ...) and the best round counts. Every answer
+is checked (status and bytes), and the client counts the TCP connections it had to open: a server that
+closes connections after each answer is reported below the table. Loopback only; every loop is bounded.
+The exit status is 0 whatever the targets say (timings are not tests); an error in a benchmark is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.client
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent import futures
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import freezegun.api
+import grpc
+from google.api_core import operation, operations_v1
+from google.api_core.operations_v1.transports.rest import OperationsRestTransport
+from google.auth.credentials import AnonymousCredentials
+from google.cloud.workflows_v1.types import workflows
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from profiling import profile_benchmark
+from pytest_httpserver import HTTPServer
+
+from lro_emulator import Emulator, VirtualTime
+from lro_emulator.server import HttpServer
+
+STRUCT = "type.googleapis.com/google.protobuf.Struct"
+METADATA = {"@type": STRUCT, "value": {"progress": 50, "state": "RUNNING", "target": "workflows/w"}}
+RESPONSE = {"@type": STRUCT, "value": {"name": "workflows/w", "state": "ACTIVE"}}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does (``--quick`` shrinks all of it)."""
+
+    get_requests: int = 1000
+    get_rounds: int = 5
+    grpc_calls: int = 1000
+    grpc_rounds: int = 5
+    round_budget: float = 3.0
+    hour_runs: int = 5
+    hour_seconds: int = 3600
+    suite_tests: int = 500
+    suite_runs: int = 7
+    scale: tuple[int, int, int] = (1_000, 10_000, 100_000)
+    scale_repeats: int = 5
+    list_budget: float = 0.3
+    memory_sample: int = 10_000
+
+
+QUICK = Sizes(get_requests=100, get_rounds=2, grpc_calls=100, grpc_rounds=2, round_budget=0.5, hour_runs=1,
+              hour_seconds=600, suite_tests=50, suite_runs=1, scale=(10, 100, 1_000), scale_repeats=1, list_budget=0.05,
+              memory_sample=100)
+
+
+@dataclass
+class Row:
+    """One line of the table: ``ok`` None is information without a target."""
+
+    bench: int
+    name: str
+    measured: str
+    ratio: str = ""
+    target: str = ""
+    ok: bool | None = None
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def check(condition: bool, context: object) -> None:
+    """A benchmark that got a wrong answer measured nothing: stop it (not an assert: ``python -O`` drops those)."""
+    if not condition:
+        raise AssertionError(f"unexpected: {context!r}")
+
+
+def duration_text(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def ratio_text(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+# -- a keep-alive HTTP client that counts its connections -------------------------------------------
+
+
+class KeepAliveClient:
+    """One ``http.client`` connection reused for every request; it counts the TCP connections it opened.
+
+    http.client reopens the connection by itself when a server closed it (``Connection: close``), so the
+    count is exact: one for a server that keeps connections alive, one per request for one that does not.
+    """
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        check(parts.hostname == "127.0.0.1", url)
+        self._connection = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=30)
+        self.connections = 0
+        self.requests = 0
+        self.closing_answers = 0
+
+    def get(self, path: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+        if self._connection.sock is None:
+            self.connections += 1
+        self.requests += 1
+        self._connection.request("GET", path)
+        answer = self._connection.getresponse()
+        body = answer.read()
+        if (answer.getheader("Connection") or "").lower() == "close":
+            self.closing_answers += 1
+        return answer.status, answer.headers, body
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def constant_app(body: bytes, headers: list[tuple[str, str]]) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app answering every request with ``body`` and ``headers``: the bare app of benchmark 1."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", headers)
+        return [body]
+
+    return app
+
+
+def interleaved(contenders: Mapping[str, Callable[[], float]], rounds: int,
+                best: Callable[[float, float], float] = min) -> dict[str, float]:
+    """Run each contender once per round, in turn (A B C A B C ...); the best round of each."""
+    results: dict[str, float] = {}
+    for _ in range(rounds):
+        for label, run in contenders.items():
+            value = run()
+            results[label] = best(results[label], value) if label in results else value
+    return results
+
+
+def throughput(call: Callable[[], None], count: int, budget: float) -> float:
+    """Calls per second of ``count`` sequential calls, or of as many as fit in ``budget`` seconds."""
+    started = time.perf_counter()
+    done = 0
+    while done < count:
+        call()
+        done += 1
+        if time.perf_counter() - started > budget:
+            break
+    return done / (time.perf_counter() - started)
+
+
+# -- 1. GET throughput ----------------------------------------------------------------------------
+
+
+def bench_get(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    logging.getLogger("werkzeug").addHandler(logging.NullHandler())  # pytest-httpserver's access log: not to the tty
+    with Emulator() as emu, contextlib.ExitStack() as stack:
+        op = emu.add_operation(metadata=METADATA)
+        path = f"/v1/{op.name}"
+        probe = KeepAliveClient(emu.url)
+        status, answer_headers, expected = probe.get(path)
+        probe.close()
+        check(status == 200, (status, expected))
+        content_type = answer_headers["Content-Type"]
+        bare = HttpServer(constant_app(expected, [("Content-Type", content_type),
+                                                  ("Content-Length", str(len(expected)))]))
+        bare.start()
+        stack.callback(bare.stop)
+        httpserver = HTTPServer(host="127.0.0.1")
+        httpserver.expect_request(path, method="GET").respond_with_data(expected, content_type=content_type)
+        httpserver.start()
+        stack.callback(httpserver.stop)
+        urls = {"emulator": emu.url, "bare werkzeug": bare.url, "pytest-httpserver": httpserver.url_for("/")}
+        if emulator_only:
+            urls = {"emulator": emu.url}
+        clients = {label: KeepAliveClient(url) for label, url in urls.items()}
+        for client in clients.values():
+            stack.callback(client.close)
+        for label, client in clients.items():
+            status, headers, body = client.get(path)
+            check(status == 200 and body == expected, (label, status, body))
+            if label == "bare werkzeug":
+                emulator_headers = {k: v for k, v in answer_headers.items() if k != "Date"}
+                bare_headers = {k: v for k, v in headers.items() if k != "Date"}
+                check(bare_headers == emulator_headers, (bare_headers, emulator_headers))
+
+        def caller(client: KeepAliveClient) -> Callable[[], None]:
+            def call() -> None:
+                status, _headers, body = client.get(path)
+                if status != 200 or body != expected:
+                    raise AssertionError(f"unexpected answer {status}: {body[:200]!r}")
+            return call
+
+        calls = {label: caller(client) for label, client in clients.items()}
+        for call in calls.values():
+            throughput(call, sizes.get_requests // 10, sizes.round_budget / 10)  # warm-up
+        rounds = {label: functools.partial(throughput, call, sizes.get_requests, sizes.round_budget)
+                  for label, call in calls.items()}
+        rate = interleaved(rounds, sizes.get_rounds, max)
+        check(op.polls == 1 + clients["emulator"].requests, (op.polls, clients["emulator"].requests))
+    if emulator_only:
+        return
+    against_bare = rate["emulator"] / rate["bare werkzeug"]
+    against_httpserver = rate["emulator"] / rate["pytest-httpserver"]
+    report.rows.append(Row(1, "GET keep-alive: emulator vs bare werkzeug app",
+                           f"{rate['emulator']:,.0f} vs {rate['bare werkzeug']:,.0f} req/s",
+                           ratio_text(against_bare), ">= 0.80x", against_bare >= 0.8))
+    report.rows.append(Row(1, "GET keep-alive: emulator vs pytest-httpserver",
+                           f"{rate['emulator']:,.0f} vs {rate['pytest-httpserver']:,.0f} req/s",
+                           ratio_text(against_httpserver), "> 1.00x", against_httpserver > 1.0))
+    for label, client in clients.items():
+        if client.connections > 1:
+            report.notes.append(
+                f"1: {label} opened {client.connections} TCP connections for {client.requests} GETs on one "
+                f"keep-alive client ({client.closing_answers} answers said 'Connection: close'): no keep-alive")
+        else:
+            report.notes.append(f"1: {label} kept one TCP connection alive for {client.requests} GETs")
+    report.notes.append(f"1: answer: {len(expected)} bytes, {content_type}; {sizes.get_requests} GETs per round "
+                        f"(or {sizes.round_budget:g} s), {sizes.get_rounds} interleaved rounds, best round")
+
+
+# -- 2. gRPC GetOperation --------------------------------------------------------------------------
+
+
+class ConstantOperations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
+    """The bare servicer of benchmark 2: GetOperation answers the same Operation every time."""
+
+    def __init__(self, answer: operations_pb2.Operation) -> None:
+        self._answer = answer
+
+    def GetOperation(self, request: operations_pb2.GetOperationRequest, context: grpc.ServicerContext) -> Any:
+        return self._answer
+
+
+def bench_grpc(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    with Emulator() as emu, contextlib.ExitStack() as stack:
+        op = emu.add_operation(metadata=METADATA)
+        request = operations_pb2.GetOperationRequest(name=op.name)
+        targets = {"emulator": emu.grpc_target}
+        with grpc.insecure_channel(targets["emulator"]) as channel:
+            answer = operations_pb2_grpc.OperationsStub(channel).GetOperation(request, timeout=10)
+        if not emulator_only:
+            # The emulator's own server settings (grpcserver.GrpcServer.start).
+            bare = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=[("grpc.so_reuseport", 0)])
+            operations_pb2_grpc.add_OperationsServicer_to_server(ConstantOperations(answer), bare)
+            targets["bare servicer"] = f"127.0.0.1:{bare.add_insecure_port('127.0.0.1:0')}"
+            bare.start()
+            stack.callback(lambda: bare.stop(grace=None).wait())
+        expected = answer.SerializeToString()
+
+        def runner(target: str) -> Callable[[], float]:
+            channel = stack.enter_context(grpc.insecure_channel(target))
+            stub = operations_pb2_grpc.OperationsStub(channel)
+            got = stub.GetOperation(request, timeout=10)
+            check(got.SerializeToString() == expected, (target, got))
+
+            def call() -> None:
+                if stub.GetOperation(request, timeout=10).name != answer.name:
+                    raise AssertionError("unexpected answer")
+
+            throughput(call, sizes.grpc_calls // 10, sizes.round_budget / 10)  # warm-up
+            return functools.partial(throughput, call, sizes.grpc_calls, sizes.round_budget)
+
+        rate = interleaved({label: runner(target) for label, target in targets.items()}, sizes.grpc_rounds, max)
+    if emulator_only:
+        return
+    against = rate["emulator"] / rate["bare servicer"]
+    report.rows.append(Row(2, "gRPC GetOperation: emulator vs bare servicer",
+                           f"{rate['emulator']:,.0f} vs {rate['bare servicer']:,.0f} calls/s",
+                           ratio_text(against), ">= 0.80x", against >= 0.8))
+    report.notes.append(f"2: {sizes.grpc_calls} unary calls per round (or {sizes.round_budget:g} s) on one channel, "
+                        f"{sizes.grpc_rounds} interleaved rounds, best round; answer {len(expected)} bytes")
+
+
+# -- 3. one virtual hour -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def api_core_client(kind: str, emu: Emulator) -> Iterator[Any]:
+    if kind == "REST":
+        transport = OperationsRestTransport(host=emu.url, credentials=AnonymousCredentials())
+        yield operations_v1.AbstractOperationsClient(transport=transport)
+    else:
+        with grpc.insecure_channel(emu.grpc_target) as channel:
+            yield operations_v1.OperationsClient(channel)
+
+
+def hour_long(emu: Emulator, kind: str, runs: int, duration: int) -> tuple[float, int, int]:
+    """Best wall time of waiting on the future of an operation that succeeds after ``duration`` virtual seconds,
+    its polls, and the runs done (fewer than ``runs`` once they have taken 15 s: a slow transport misses anyway)."""
+    best, polls, done = float("inf"), 0, 0
+    spent = 0.0
+    while done < runs and spent < 15:
+        emu.reset()
+        with VirtualTime(emu.clock, seed=0), api_core_client(kind, emu) as client:
+            op = emu.add_operation().succeed(workflows.Workflow(name="w"), at=duration)
+            # perf_counter is frozen under VirtualTime; freezegun keeps the real one.
+            started = freezegun.api.real_perf_counter()
+            first = client.get_operation(op.name)
+            future = operation.from_gapic(first, client, workflows.Workflow)
+            future.result(timeout=3 * duration)
+            seconds = freezegun.api.real_perf_counter() - started
+            check(future.done() and op.done, op)
+        best, polls, done, spent = min(best, seconds), op.polls, done + 1, spent + seconds
+    return best, polls, done
+
+
+def bench_hour(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    with Emulator() as emu:
+        for kind in ("REST", "gRPC"):
+            seconds, polls, runs = hour_long(emu, kind, sizes.hour_runs, sizes.hour_seconds)
+            virtual = "1 h" if sizes.hour_seconds == 3600 else f"{sizes.hour_seconds / 60:g} min"
+            report.rows.append(Row(3, f"{virtual} virtual, api-core default polling, {kind}",
+                                   f"{seconds:.3f} s wall, {polls} polls, best of {runs}",
+                                   f"{sizes.hour_seconds / seconds:,.0f}x", "< 0.300 s", seconds < 0.3))
+    report.notes.append("3: ratio = virtual time / wall time; google-api-core's sync Operations clients, "
+                        "operation.from_gapic(...).result() under VirtualTime(seed=0)")
+
+
+# -- 4. fixture cost ---------------------------------------------------------------------------------
+
+SUITE_HEADER = f"""\
+META = {METADATA!r}
+RESPONSE = {RESPONSE!r}
+
+
+class Store:
+    \"\"\"The same work as the emulator's Python API, on a plain object.\"\"\"
+
+    def __init__(self):
+        self.operations = {{}}
+
+    def add(self, metadata):
+        name = f"projects/p/locations/l/operations/op-{{len(self.operations) + 1}}"
+        self.operations[name] = {{"name": name, "metadata": metadata}}
+        return name
+
+    def succeed(self, name, response):
+        self.operations[name].update(done=True, response=response)
+
+    def snapshot(self, name):
+        return dict(self.operations[name])
+"""
+
+SUITE_TESTS = {
+    "without": """
+def test_{n}():
+    store = Store()
+    name = store.add(META)
+    store.succeed(name, RESPONSE)
+    assert store.snapshot(name)["response"] == RESPONSE
+""",
+    "fixture only": """
+def test_{n}(lro_emulator):
+    store = Store()
+    name = store.add(META)
+    store.succeed(name, RESPONSE)
+    assert store.snapshot(name)["response"] == RESPONSE
+""",
+    "with": """
+def test_{n}(lro_emulator):
+    op = lro_emulator.add_operation(metadata=META)
+    op.succeed(RESPONSE)
+    assert lro_emulator.operation(op.name).snapshot()["response"] == RESPONSE
+""",
+}
+
+FILES = 10
+
+
+def write_suite(root: Path, kind: str, tests: int) -> Path:
+    suite = root / kind.replace(" ", "-")
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    per_file = -(-tests // FILES)
+    for index in range(FILES):
+        numbers = range(index * per_file, min(tests, (index + 1) * per_file))
+        if numbers:
+            body = "".join(SUITE_TESTS[kind].format(n=n) for n in numbers)
+            (suite / f"test_generated_{index}.py").write_text(SUITE_HEADER + body)
+    return suite
+
+
+def run_suite(suite: Path, tests: int) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=suite,
+                          capture_output=True, text=True, timeout=600, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0 or f"{tests} passed" not in done.stdout:
+        raise RuntimeError(f"the generated suite {suite.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def bench_fixture(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    kinds = ["with"] if emulator_only else list(SUITE_TESTS)
+    with tempfile.TemporaryDirectory(prefix="lro-bench-") as tmp:
+        suites = {kind: write_suite(Path(tmp), kind, sizes.suite_tests) for kind in kinds}
+        best = interleaved({kind: functools.partial(run_suite, suite, sizes.suite_tests)
+                            for kind, suite in suites.items()}, sizes.suite_runs)
+    if emulator_only:
+        return
+    per_test = {kind: (best[kind] - best["without"]) / sizes.suite_tests * 1000 for kind in ("with", "fixture only")}
+    report.rows.append(Row(4, f"fixture cost: {sizes.suite_tests} tests with vs without",
+                           f"{best['with']:.2f} s vs {best['without']:.2f} s",
+                           f"{per_test['with']:.2f} ms/test", "< 1.00 ms/test", per_test["with"] < 1.0))
+    report.rows.append(Row(4, "  the fixture alone (the tests script nothing)",
+                           f"{best['fixture only']:.2f} s vs {best['without']:.2f} s",
+                           f"{per_test['fixture only']:.2f} ms/test"))
+    report.notes.append(f"4: each suite is one `pytest -q -p no:cacheprovider` subprocess, {FILES} files, best of "
+                        f"{sizes.suite_runs}; 'with' adds an operation, succeeds it and reads it back per test")
+
+
+# -- 5. scale ----------------------------------------------------------------------------------------
+
+#: Each size is listed once without a filter first (that list renders every operation and checks it against
+#: the schema once), then again, without and with a filter, in interleaved rounds across the sizes.
+FIRST = "first list, no filter"
+AGAIN = {"again, no filter": "", "again, filter done=true": "done=true"}
+
+
+def fill(emu: Emulator, count: int) -> float:
+    """Add ``count`` operations, every second one done; the seconds it took."""
+    started = time.perf_counter()
+    for index in range(count):
+        op = emu.add_operation(metadata=METADATA)
+        if index % 2:
+            op.succeed(RESPONSE)
+    return time.perf_counter() - started
+
+
+def paginate(client: KeepAliveClient, parent: str, filter_: str) -> tuple[float, int, int]:
+    """Read every page (size 1000) of the list; seconds, operations and pages."""
+    names: set[str] = set()
+    pages = 0
+    token = ""
+    started = time.perf_counter()
+    for _ in range(10_000):
+        query = {"pageSize": "1000", **({"filter": filter_} if filter_ else {})}
+        if token:
+            query["pageToken"] = token
+        status, _headers, body = client.get(f"/v1/{parent}/operations?{urllib.parse.urlencode(query)}")
+        if status != 200:
+            raise AssertionError(f"list answered {status}: {body[:300]!r}")
+        page = json.loads(body)
+        pages += 1
+        for item in page.get("operations", []):
+            if item["name"] in names:
+                raise AssertionError(f"{item['name']} listed twice")
+            names.add(item["name"])
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    return time.perf_counter() - started, len(names), pages
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    """One emulator per size, all alive at once, so the repeated lists can be measured in interleaved rounds."""
+    add_seconds: dict[int, float] = {}
+    list_seconds: dict[tuple[str, int], float] = {}
+    rss_per_op = 0.0
+    with contextlib.ExitStack() as stack:
+        clients: dict[int, tuple[KeepAliveClient, str]] = {}
+        for count in sizes.scale:
+            emu = stack.enter_context(Emulator())
+            before = rss_bytes()
+            add_seconds[count] = fill(emu, count)
+            rss_per_op = (rss_bytes() - before) / count  # the largest size's is reported
+            client = KeepAliveClient(emu.url)
+            stack.callback(client.close)
+            clients[count] = client, emu.operations[0].name.rsplit("/operations/", 1)[0]
+
+        def lister(count: int, label: str, filter_: str, budget: float) -> Callable[[], float]:
+            def run() -> float:
+                """The best of as many lists as fit in ``budget`` seconds (at least one, at most 50)."""
+                best, spent, runs = float("inf"), 0.0, 0
+                while runs == 0 or (spent < budget and runs < 50):
+                    seconds, listed, _pages = paginate(*clients[count], filter_)
+                    check(listed == (count // 2 if filter_ else count), (label, count, listed))
+                    best, spent, runs = min(best, seconds), spent + seconds, runs + 1
+                return best
+            return run
+
+        for count in sizes.scale:
+            list_seconds[FIRST, count] = lister(count, FIRST, "", budget=0)()
+        for label, filter_ in AGAIN.items():
+            best = interleaved({str(count): lister(count, label, filter_, sizes.list_budget) for count in sizes.scale},
+                               sizes.scale_repeats)
+            list_seconds.update({(label, count): best[str(count)] for count in sizes.scale})
+        emu = stack.enter_context(Emulator())
+        tracemalloc.start()
+        try:
+            before_traced = tracemalloc.get_traced_memory()[0]
+            fill(emu, sizes.memory_sample)
+            traced_per_op = (tracemalloc.get_traced_memory()[0] - before_traced) / sizes.memory_sample
+        finally:
+            tracemalloc.stop()
+    if emulator_only:
+        return
+    small, middle, large = sizes.scale
+
+    def size_label(count: int) -> str:
+        return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
+
+    def growth(name: str, seconds: dict[int, float]) -> None:
+        measured = ", ".join(f"{size_label(c)} {duration_text(seconds[c])}" for c in sizes.scale)
+        for low, high in ((small, middle), (middle, large)):
+            factor = seconds[high] / seconds[low]
+            report.rows.append(Row(5, f"{name}: {size_label(high)} / {size_label(low)}", measured, ratio_text(factor),
+                                   "~10x, < 15x", factor < 15))
+            measured = ""
+
+    for list_label in (FIRST, *AGAIN):
+        growth(f"paginate, {list_label}", {c: list_seconds[list_label, c] for c in sizes.scale})
+    report.rows.append(Row(5, "add_operation (Python API), per operation",
+                           ", ".join(f"{size_label(c)} {add_seconds[c] / c * 1e6:,.0f} us" for c in sizes.scale)))
+    report.rows.append(Row(5, "memory per stored operation",
+                           f"{traced_per_op:,.0f} B traced ({size_label(sizes.memory_sample)}), "
+                           f"{rss_per_op:,.0f} B RSS ({size_label(large)})"))
+    report.notes.append("5: half the operations are done (succeeded with a small Struct), each has Struct metadata; "
+                        "pages of 1000 over one keep-alive client, every operation listed exactly once; the first "
+                        "list of each size is one run (it renders and schema-checks each operation once); the "
+                        f"others: {sizes.scale_repeats} rounds interleaved across the sizes, each the best of the "
+                        f"lists that fit in {sizes.list_budget:g} s, best round")
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+BENCHMARKS: dict[int, tuple[str, Callable[[Sizes, Report, bool], None]]] = {
+    1: ("GET throughput", bench_get),
+    2: ("gRPC GetOperation", bench_grpc),
+    3: ("one virtual hour", bench_hour),
+    4: ("fixture cost", bench_fixture),
+    5: ("scale", bench_scale),
+}
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    versions = []
+    for package in ("lro-emulator", "werkzeug", "grpcio", "pytest-httpserver", "google-api-core", "pytest"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    load = f" load average {load_average()};" if hasattr(os, "getloadavg") else ""
+    return (f"machine: {model}, {usable} cores usable of {os.cpu_count()}, {platform.system()} {platform.release()};"
+            f"{load}\n"
+            f"python: {platform.python_implementation()} {platform.python_version()}; {', '.join(versions)}")
+
+
+def format_table(rows: list[Row]) -> str:
+    header = ("#", "benchmark", "measured", "ratio", "target", "result")
+    cells = [header] + [(str(r.bench), r.name, r.measured, r.ratio, r.target,
+                         "-" if r.ok is None else "PASS" if r.ok else "MISS") for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for index, row in enumerate(cells):
+        lines.append("  ".join(cell.rjust(w) if i == 3 else cell.ljust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def parse_only(text: str) -> list[int]:
+    numbers = sorted({int(part) for part in text.split(",") if part.strip()})
+    unknown = [n for n in numbers if n not in BENCHMARKS]
+    if unknown or not numbers:
+        raise argparse.ArgumentTypeError(f"benchmarks are numbered 1 to {len(BENCHMARKS)}, not {text!r}")
+    return numbers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and loops: a few seconds in all")
+    parser.add_argument("--only", type=parse_only, default=list(BENCHMARKS), metavar="N[,N]",
+                        help="run only these benchmarks (1-5)")
+    parser.add_argument("--profile", type=int, choices=list(BENCHMARKS), metavar="N",
+                        help="profile benchmark N's emulator side and print the frames with the most own time")
+    parser.add_argument("--emulator-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+    if args.profile is not None:
+        return profile_benchmark(Path(__file__), args.profile, args.quick,
+                                 lambda: BENCHMARKS[args.profile][1](sizes, Report(), True))
+    print(machine(), flush=True)
+    report = Report()
+    failed = False
+    for number in args.only:
+        title, bench = BENCHMARKS[number]
+        print(f"running {number}. {title} ...", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        try:
+            bench(sizes, report, args.emulator_only)
+        except Exception as error:  # one broken benchmark must not hide the others' numbers
+            failed = True
+            report.rows.append(Row(number, f"{title}: ERROR", type(error).__name__, ok=False))
+            report.notes.append(f"{number}: ERROR {type(error).__name__}: {error}")
+        print(f"   {number}. {title}: {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    if args.emulator_only:
+        return 1 if failed else 0
+    print()
+    print(format_table(report.rows))
+    if report.notes:
+        print()
+        print("\n".join(report.notes))
+    misses = [row for row in report.rows if row.ok is False]
+    print()
+    if hasattr(os, "getloadavg"):
+        print(f"load average at the end: {load_average()} (other processes' load makes the numbers noisy)")
+    print(f"{len(misses)} of {sum(row.ok is not None for row in report.rows)} targets missed"
+          if misses else "every target met")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
