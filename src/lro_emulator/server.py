@@ -19,8 +19,8 @@ from .errors import RpcError
 __all__ = ["HttpServer"]
 
 
-#: A request body the application left unread is read and discarded up to this size so that the
-#: connection can carry the next request; a larger one closes the connection instead.
+#: A request body the application left unread is read and discarded, if it declared at most this size,
+#: so that the connection can carry the next request; a larger one closes the connection instead.
 _DRAIN_LIMIT = 16 << 20
 
 
@@ -115,7 +115,7 @@ class _QuietHandler(WSGIRequestHandler):
                 self.send_error(500)
             return
         if body is not None and not self.close_connection:
-            if body.limit - body._pos > _DRAIN_LIMIT:
+            if body.limit > _DRAIN_LIMIT:
                 self.close_connection = True
             else:
                 body.exhaust()
