@@ -67,7 +67,7 @@ def _uses_virtual_time(item: pytest.Item) -> bool:
     virtual = True
     for marker in reversed(list(item.iter_markers("lro_emulator"))):  # closest last, as the fixture reads them
         virtual = marker.kwargs.get("virtual_time", virtual)
-    return virtual is not False
+    return bool(virtual)
 
 
 @pytest.fixture(scope="session")

@@ -232,3 +232,49 @@ def test_a_response_that_violates_its_schema_fails_the_test(pytester: pytest.Pyt
         "*EmulatorFailure: the emulator answered 1 response(s) wrongly:*",
         "*SchemaViolation: Operation violates operation.schema.json*",
     ])
+
+
+def test_a_tests_own_freezegun_freezers_work_beside_virtual_time(pytester: pytest.Pytester) -> None:
+    """freezegun stops freezers from the top of one stack: the plugin's shared patches never get in the way."""
+    pytester.makepyfile(test_a_first='''
+        import time
+
+        def test_virtual_first(lro_emulator):
+            time.sleep(5)
+    ''', test_b_module_freeze='''
+        import datetime, pytest
+        from freezegun import freeze_time
+
+        @pytest.fixture(scope="module", autouse=True)
+        def frozen():
+            with freeze_time("2001-02-03 04:05:06"):
+                yield
+
+        def test_virtual_inside_a_module_freeze(lro_emulator):
+            assert datetime.datetime.now().year == 2030
+
+        def test_plain_sees_the_module_freeze():
+            assert datetime.datetime.now().year == 2001
+    ''', test_c_own_fixture='''
+        import datetime, pytest
+        from freezegun import freeze_time
+
+        @pytest.fixture
+        def frozen():
+            with freeze_time("2001-02-03"):
+                yield
+
+        def test_virtual_after_its_own_freezer(frozen, lro_emulator):
+            assert datetime.datetime.now().year == 2030
+
+        def test_plain_afterwards():
+            assert type(datetime.datetime.now()).__name__ == "datetime"
+            assert datetime.datetime.now().year < 2030
+
+        def test_virtual_again(lro_emulator):
+            assert datetime.datetime.now().year == 2030
+    ''')
+
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=6)
+
+    assert type(datetime.datetime.now()) is datetime.datetime

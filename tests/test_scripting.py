@@ -453,3 +453,33 @@ def test_snapshot_is_the_served_json(lro_emulator: Emulator, http: Client) -> No
     lro_emulator.clock.advance(5)
 
     assert op.snapshot() == get(http)
+
+
+DURATION = "type.googleapis.com/google.protobuf.Duration"
+
+
+def test_a_step_whose_poll_count_is_reached_is_checked_as_firing_now(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(metadata=struct(a=1))
+    op.update(metadata={"@type": DURATION, "value": "1s"}, at=10)
+
+    op.update(metadata={"value": {"x": 1}}, after_polls=0)  # fires now, on the Struct: a valid merge
+
+    assert http.get(f"/v1/{op.name}").get_json()["metadata"] == struct(x=1)
+    lro_emulator.clock.advance(10)
+    assert http.get(f"/v1/{op.name}").get_json()["metadata"] == {"@type": DURATION, "value": "1s"}
+
+
+def test_every_interleaving_of_timed_and_polled_steps_is_checked(lro_emulator: Emulator, http: Client) -> None:
+    op = lro_emulator.add_operation(metadata=struct())
+    op.update(metadata=struct(a=1), at=10)
+    op.update(metadata={"@type": DURATION, "value": "1s"}, after_polls=2)
+
+    # Polled once before 10 s and once between 10 s and 20 s, the merge at 20 s would land on the Duration.
+    with pytest.raises(ScriptError, match=r"/metadata/value: \{'x': 1\} is not of type 'string'"):
+        op.update(metadata={"value": {"x": 1}}, at=20)
+
+    for _ in range(2):
+        assert http.get(f"/v1/{op.name}").status_code == 200
+        lro_emulator.clock.advance(15)
+    assert http.get(f"/v1/{op.name}").get_json()["metadata"] == {"@type": DURATION, "value": "1s"}
+    assert lro_emulator.problems == []

@@ -104,3 +104,42 @@ def test_a_client_that_does_not_keep_alive_gets_connection_close(
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert b"\r\nConnection: close" in head
     assert json.loads(body)["name"] == op.name
+
+
+def _raw_exchange(lro_emulator: Emulator, request: bytes, *, then: bytes = b"") -> bytes:
+    """Send ``request``, read the first answer bytes, send ``then``, and read until the server closes."""
+    port = urllib.parse.urlsplit(lro_emulator.url).port
+    assert port is not None
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(request)
+        received = raw.recv(65536)
+        if then:
+            raw.sendall(then)
+        raw.shutdown(socket.SHUT_WR)
+        while chunk := raw.recv(65536):
+            received += chunk
+    return received
+
+
+def test_expect_100_continue_is_answered_once(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation()
+
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                            "application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+                                            ).encode(), then=b"{}")
+
+    assert received.count(b"100 Continue") == 1
+    assert b"HTTP/1.1 200 OK" in received
+    assert op.done
+
+
+def test_a_content_length_that_is_not_ascii_digits_is_refused_with_an_envelope(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation()
+
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                            "application/json\r\nContent-Length: \xb2\r\n\r\n{}").encode("latin-1"))
+
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
+    assert not op.done

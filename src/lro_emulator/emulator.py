@@ -100,16 +100,15 @@ class Emulator:
         `ScriptError` where it is scripted (and operations scripted before are checked now).
         """
         __tracebackhide__ = True
+        try:
+            from .grpcserver import GrpcServer
+        except ImportError as error:
+            raise RuntimeError(f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})") from None
+        # Before the lifecycle lock: it takes the state's lock, which a start script calling this already holds.
+        self.state.require_types()
         with self._lifecycle:
             if self._grpc is None:
-                try:
-                    from .grpcserver import GrpcServer
-                except ImportError as error:
-                    raise RuntimeError(
-                        f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})"
-                    ) from None
                 self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
-            self.state.require_types()
             self._grpc.start()
             target: str = self._grpc.target
         return target

@@ -60,8 +60,11 @@ _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
-#: How many distinct (method, path) pairs the route cache holds before it starts over.
+#: How many distinct (method, path) pairs the route cache holds before it starts over, and of what length.
 _MATCH_CACHE_SIZE = 4096
+_MATCH_CACHE_PATH = 2048
+#: The largest encoded Operation kept for the next poll.
+_ENCODING_CACHE_BYTES = 65536
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
 _BODY_KEY = "lro_emulator.body"
 
@@ -190,7 +193,8 @@ class RestApp:
         if found is not None and found[0] is document:
             return found[1]
         payload = json.dumps(document, separators=(",", ":")).encode()
-        if isinstance(document, dict) and "name" in document:  # Operations only: other answers are built anew
+        # Operations only (other answers are built anew), and not the rare huge one.
+        if isinstance(document, dict) and "name" in document and len(payload) <= _ENCODING_CACHE_BYTES:
             if len(self._encodings) >= _MATCH_CACHE_SIZE:
                 self._encodings.clear()
             self._encodings[id(document)] = (document, payload)
@@ -202,9 +206,11 @@ class RestApp:
         found = self._matched.get(key)
         if found is None:
             endpoint, args = URL_MAP.bind_to_environ(environ).match()
-            if len(self._matched) >= _MATCH_CACHE_SIZE:
-                self._matched.clear()
-            found = self._matched[key] = (str(endpoint), dict(args))
+            found = (str(endpoint), dict(args))
+            if len(key[1]) <= _MATCH_CACHE_PATH:  # a very long path is rarely polled twice
+                if len(self._matched) >= _MATCH_CACHE_SIZE:
+                    self._matched.clear()
+                self._matched[key] = found
         return found[0], dict(found[1])
 
     @staticmethod

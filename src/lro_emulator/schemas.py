@@ -103,8 +103,7 @@ class Schemas:
 
     def validate(self, name: str, document: object) -> None:
         """Raise `SchemaViolation` for the most relevant fault of ``document``, if it has any."""
-        key = (f"{name}{_SUFFIX}", json.dumps(document, sort_keys=True, separators=(",", ":"))) \
-            if "#" not in name and isinstance(document, dict) else None
+        key = _memo_key(f"{name}{_SUFFIX}", document) if "#" not in name else None
         if key is not None and key in self._valid:
             return  # the same document passed before (see _remembering_ref)
         error = best_match(self._validator(name).iter_errors(document))
@@ -159,10 +158,10 @@ class Schemas:
         accepted once is accepted again without descending; a rejected value is checked every time, so
         its errors are always reported in full.
         """
-        if not ref.endswith(_SUFFIX) or not isinstance(instance, dict):
+        key = _memo_key(ref, instance) if ref.endswith(_SUFFIX) else None
+        if key is None:
             yield from validator._validate_reference(ref=ref, instance=instance)
             return
-        key = (ref, json.dumps(instance, sort_keys=True, separators=(",", ":")))
         if key in self._valid:
             return
         errors = list(validator._validate_reference(ref=ref, instance=instance))
@@ -226,6 +225,24 @@ def load_schemas() -> Schemas:
 
 def _pointer(parts: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _memo_key(schema: str, value: object) -> tuple[str, str] | None:
+    """What a remembered result is filed under: the schema and the value's JSON text. None for anything but
+    an object of JSON data, which is then always checked. (The package checks JSON it parsed or copied
+    through JSON; a caller passing tuples or other containers that print as JSON arrays gets no memo
+    guarantee for them.)"""
+    if type(value) is not dict:
+        return None
+    try:
+        return schema, json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                                  default=_not_json)
+    except (TypeError, ValueError):
+        return None
+
+
+def _not_json(value: object) -> object:
+    raise TypeError(value)
 
 
 def _explained(error: ValidationError) -> ValidationError | None:

@@ -179,7 +179,7 @@ class Operation:
     def _check_preview(self, step: Step) -> None:
         """The Operation as served once ``step`` fired must meet the schema; the fault's pointer is raised."""
         __tracebackhide__ = True
-        for document in self._record.preview(step):
+        for document in self._record.preview(step, self._state.clock.now()):
             try:
                 self._state.schemas.validate("operation", document)
             except SchemaViolation as violation:

@@ -7,9 +7,11 @@ import json
 import socket
 import struct
 import threading
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
@@ -49,17 +51,21 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """A request `http.server` could not read (a line or header over its limits, a bad request line).
+        """A request `http.server` could not read (a line or header over its limits, a bad request line),
+        or (``code`` 500) an answer the emulator failed to produce.
 
         It would answer an HTML page; clients of a Google API read JSON, so the answer is an AIP-193
-        INVALID_ARGUMENT that says which limit the request broke.
+        INVALID_ARGUMENT that says which limit the request broke, or an INTERNAL.
         """
         self.close_connection = True
         text = message or f"HTTP {code}"
-        if code in (414, 431):
-            text += "; the server reads request and header lines of at most 65536 bytes, and at most 100 headers"
-        error = RpcError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
-                         reason="UNREADABLE_HTTP_REQUEST")
+        if code >= 500:
+            error = RpcError(Code.INTERNAL, text, reason="EMULATOR_FAILURE")
+        else:
+            if code in (414, 431):
+                text += "; the server reads request and header lines of at most 65536 bytes, and at most 100 headers"
+            error = RpcError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
+                             reason="UNREADABLE_HTTP_REQUEST")
         body = json.dumps(error.envelope(), separators=(",", ":")).encode()
         with contextlib.suppress(OSError):
             self.send_response(error.code.http_status)
@@ -71,9 +77,13 @@ class _QuietHandler(WSGIRequestHandler):
                 self.wfile.write(body)
 
     def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # (http.server already answered any "Expect: 100-continue" while parsing the request.)
         self.environ = environ = self.make_environ()
+        declared = environ.get("CONTENT_LENGTH", "")
+        if declared and not (declared.isascii() and declared.isdigit()):
+            # Without a length, where this body ends and the next request starts is anyone's guess.
+            self.send_error(400, f"Content-Length must be a decimal number of bytes, got {declared!r}")
+            return
         body = self._limit_body(environ)
         sent = False
 
@@ -109,16 +119,20 @@ class _QuietHandler(WSGIRequestHandler):
         except (ConnectionError, TimeoutError) as error:
             self.connection_dropped(error, environ)
             return
-        except Exception:  # the emulator's app answers its own failures; this is a last resort
+        except Exception:  # the emulator's app answers its own failures; this is a last resort, and a bug
+            traceback.print_exc()
             self.close_connection = True
             if not sent:
-                self.send_error(500)
+                self.send_error(500, "the emulator failed while answering; see its standard error")
             return
         if body is not None and not self.close_connection:
             if body.limit > _DRAIN_LIMIT:
                 self.close_connection = True
             else:
-                body.exhaust()
+                try:
+                    body.exhaust()
+                except (ClientDisconnected, OSError):  # the client sent less than it declared, and left
+                    self.close_connection = True
 
     def _limit_body(self, environ: dict[str, Any]) -> LimitedStream | None:
         """Wrap the body in a stream of its declared length; a body of unknown length ends the connection."""
@@ -127,9 +141,6 @@ class _QuietHandler(WSGIRequestHandler):
             return None
         declared = environ.get("CONTENT_LENGTH", "")
         if not declared:
-            return None
-        if not declared.isdigit():
-            self.close_connection = True
             return None
         body = LimitedStream(environ["wsgi.input"], int(declared))
         environ["wsgi.input"] = body

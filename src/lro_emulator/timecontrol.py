@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, SupportsIndex
 
+import freezegun.api
 from freezegun import freeze_time
 
 from .clock import VirtualClock
@@ -69,6 +70,7 @@ class TimeBackdrop:
 
     def __init__(self) -> None:
         self._freezers: list[Any] = []
+        self._factories: list[Any] = []
 
     @property
     def installed(self) -> bool:
@@ -76,19 +78,32 @@ class TimeBackdrop:
         return bool(self._freezers)
 
     def install(self) -> None:
-        """Put freezegun's patches in place (idempotent): the one slow step, done once."""
-        if self._freezers:
+        """Put freezegun's patches in place (idempotent): the one slow step, done once.
+
+        Not while another freezer runs (a test's own ``freeze_time``): freezegun stops freezers from
+        the top of one stack, so the backdrop only ever starts at the bottom of it.
+        """
+        if self._freezers or freezegun.api.freeze_factories:
             return
         now = datetime.now(timezone.utc)
         for ignore in (_REAL_TIME_MODULES, [""]):  # every module name starts with ""
             freezer = freeze_time(now, tick=True, real_asyncio=True, ignore=ignore)
-            freezer.start()
+            self._factories.append(freezer.start())
             self._freezers.append(freezer)
 
     def remove(self) -> None:
-        """Take freezegun's patches out again (idempotent); it must not be called inside a `VirtualTime`."""
+        """Take freezegun's patches out again (idempotent).
+
+        While a freezer started after the backdrop still runs (a module's ``freeze_time``, say), the
+        backdrop stays: that freezer is on top of freezegun's stack and stops first; a later call removes it.
+        """
+        top = freezegun.api.freeze_factories[-len(self._factories):] if self._factories else []
+        if not self._freezers or len(top) != len(self._factories) or any(
+                mine is not theirs for mine, theirs in zip(self._factories, top, strict=True)):
+            return
         while self._freezers:
             self._freezers.pop().stop()
+        self._factories.clear()
 
 
 class VirtualTime:

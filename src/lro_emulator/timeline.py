@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -172,33 +173,47 @@ class OperationRecord:
             step = dataclasses.replace(step, due=now, after_polls=None)
         self.pending.append(step)
 
-    def preview(self, step: Step) -> list[JSON]:
+    def preview(self, step: Step, now: datetime | None = None) -> list[JSON]:
         """Every Operation the record could serve once ``step`` is scheduled (for validation at scripting time).
 
         Each pending step meets the metadata the steps before it in firing order left, so adding a step
-        can change what later ones produce. When time and poll triggers are mixed, their interleaving is
-        unknown, so both extremes are given: all timed steps first, and all poll-triggered steps first.
-        A cancel step (no trigger) may fire at any moment: it is previewed on every state.
+        can change what later ones produce. A cancel step (no trigger) may fire at any moment: it is
+        previewed on every state. ``now`` lets a step whose poll count was already reached fire now,
+        as `add` will have it.
         """
         if step.due is None and step.after_polls is None:
             bases = [self.metadata] + [document.get("metadata") for document in self.states()]
             return [_render(self.name, _merge(base, step.metadata), step.result) for base in bases]
+        if now is not None and step.after_polls is not None and step.after_polls <= self.polls:
+            step = dataclasses.replace(step, due=now, after_polls=None)
         return self.states([step])
 
     def states(self, extra: list[Step] | None = None) -> list[JSON]:
-        """The Operation as served after each pending step (and each of ``extra``) fires, in firing order."""
+        """Every Operation served after some pending step (or one of ``extra``) fires, in any possible order.
+
+        Timed steps fire in time order and poll-triggered steps in poll order, but how the two chains
+        interleave depends on when clients poll: every interleaving is walked (as a grid of how many of
+        each have fired, keeping the distinct metadata each cell can hold).
+        """
         steps = [*self.pending, *(extra or ())]
         timed = sorted((s for s in steps if s.due is not None), key=lambda s: (s.due, s.terminal, s.seq))
         polled = sorted((s for s in steps if s.due is None), key=lambda s: (s.after_polls or 0, s.terminal, s.seq))
-        documents: list[JSON] = []
-        for order in ([timed + polled, polled + timed] if timed and polled else [timed + polled]):
-            metadata = self.metadata
-            for fired in order:
-                metadata = _merge(metadata, fired.metadata)
-                documents.append(_render(self.name, metadata, fired.result))
-                if fired.terminal:
-                    break
-        return documents
+        documents: dict[str, JSON] = {}
+        cells: dict[tuple[int, int], dict[str, JSON | None]] = {(0, 0): {_key(self.metadata): self.metadata}}
+        for fired_timed in range(len(timed) + 1):
+            for fired_polled in range(len(polled) + 1):
+                for metadata in cells.pop((fired_timed, fired_polled), {}).values():
+                    for chain, index, following in ((timed, fired_timed, (fired_timed + 1, fired_polled)),
+                                                    (polled, fired_polled, (fired_timed, fired_polled + 1))):
+                        if index == len(chain):
+                            continue
+                        fired = chain[index]
+                        merged = _merge(metadata, fired.metadata)
+                        document = _render(self.name, merged, fired.result)
+                        documents.setdefault(_key(document), document)
+                        if not fired.terminal:  # nothing fires after the operation is done
+                            cells.setdefault(following, {})[_key(merged)] = merged
+        return list(documents.values())
 
     # -- the passing of time ---------------------------------------------------------------------
 
@@ -270,6 +285,10 @@ def cancel_step(metadata: Mapping[str, Any] | None, *, seq: int = 0, due: dateti
     """The step an accepted cancel schedules: done with CANCELLED, applying the policy's metadata."""
     status = {"code": int(Code.CANCELLED), "message": CANCELLED_MESSAGE}
     return Step(StepKind.CANCEL, seq, due=due, metadata=metadata, result=("error", status))
+
+
+def _key(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _merge(base: JSON | None, update: Mapping[str, Any] | None) -> JSON | None:
