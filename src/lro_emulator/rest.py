@@ -60,10 +60,10 @@ _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
-#: How many distinct (method, path) pairs the route cache holds before it starts over, and of what length.
-_MATCH_CACHE_SIZE = 4096
+#: How many entries the route cache and the encoding cache each hold before starting over; the longest
+#: path the route cache keeps, and the largest encoded Operation the encoding cache keeps.
+_CACHE_ENTRIES = 4096
 _MATCH_CACHE_PATH = 2048
-#: The largest encoded Operation kept for the next poll.
 _ENCODING_CACHE_BYTES = 65536
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
 _BODY_KEY = "lro_emulator.body"
@@ -195,7 +195,7 @@ class RestApp:
         payload = json.dumps(document, separators=(",", ":")).encode()
         # Operations only (other answers are built anew), and not the rare huge one.
         if isinstance(document, dict) and "name" in document and len(payload) <= _ENCODING_CACHE_BYTES:
-            if len(self._encodings) >= _MATCH_CACHE_SIZE:
+            if len(self._encodings) >= _CACHE_ENTRIES:
                 self._encodings.clear()
             self._encodings[id(document)] = (document, payload)
         return payload
@@ -208,7 +208,7 @@ class RestApp:
             endpoint, args = URL_MAP.bind_to_environ(environ).match()
             found = (str(endpoint), dict(args))
             if len(key[1]) <= _MATCH_CACHE_PATH:  # a very long path is rarely polled twice
-                if len(self._matched) >= _MATCH_CACHE_SIZE:
+                if len(self._matched) >= _CACHE_ENTRIES:
                     self._matched.clear()
                 self._matched[key] = found
         return found[0], dict(found[1])
