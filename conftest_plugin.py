@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from lro_emulator import Emulator, Profile, Scenario, VirtualTime
-from lro_emulator.protojson import parse_timestamp
-from lro_emulator.timecontrol import SeededRandom, TimeBackdrop
+from lro_emulator.virtual_time import SeededRandom, TimeBackdrop
+from lro_emulator.wire.proto3_json import parse_timestamp
 
 _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",

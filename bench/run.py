@@ -62,7 +62,7 @@ from profiling import profile_benchmark
 from pytest_httpserver import HTTPServer
 
 from lro_emulator import Emulator, VirtualTime
-from lro_emulator.server import HttpServer
+from lro_emulator.rest.server import HttpServer
 
 STRUCT = "type.googleapis.com/google.protobuf.Struct"
 METADATA = {"@type": STRUCT, "value": {"progress": 50, "state": "RUNNING", "target": "workflows/w"}}

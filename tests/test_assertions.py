@@ -27,7 +27,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import duration_pb2, struct_pb2
 
 from lro_emulator import Emulator, Operation
-from lro_emulator.calls import CallList, OperationCalls
+from lro_emulator.core.calls import CallList, OperationCalls
 
 from .conftest import struct
 

@@ -25,7 +25,7 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from lro_emulator import Emulator
-from lro_emulator.schemas import load_schemas
+from lro_emulator.wire.validation import load_schemas
 
 from .conftest import struct
 

@@ -56,8 +56,8 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import duration_pb2, json_format
 
 from lro_emulator import Emulator, Operation, Starter, StartRequest
-from lro_emulator.calls import POLL_RPCS
-from lro_emulator.timeline import CANCELLED_MESSAGE
+from lro_emulator.core.calls import POLL_RPCS
+from lro_emulator.core.timeline import CANCELLED_MESSAGE
 
 from .conftest import struct
 

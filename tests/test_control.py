@@ -15,8 +15,8 @@ import requests
 from werkzeug.test import Client
 
 from lro_emulator import Call, Code, Emulator, RpcError, ScriptError
-from lro_emulator.rest import error_envelope
-from lro_emulator.schemas import load_schemas
+from lro_emulator.rest.app import error_envelope
+from lro_emulator.wire.validation import load_schemas
 
 from .conftest import struct
 

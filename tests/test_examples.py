@@ -42,7 +42,7 @@ from google.protobuf.message import Message
 from googleapiclient import discovery
 
 from lro_emulator import Code, Emulator
-from lro_emulator.protojson import parse_timestamp
+from lro_emulator.wire.proto3_json import parse_timestamp
 
 from .test_cli import console_script
 

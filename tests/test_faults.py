@@ -34,7 +34,7 @@ from grpc_status import rpc_status
 from werkzeug.test import Client
 
 from lro_emulator import Code, Emulator, EmulatorFailure, RpcError, ScenarioError, ScriptError
-from lro_emulator.faults import Fault, FaultBuilder
+from lro_emulator.core.faults import Fault, FaultBuilder
 
 from .conftest import struct
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from lro_emulator import filters
-from lro_emulator.filters import FilterError, compile_filter
+from lro_emulator.core import filters
+from lro_emulator.core.filters import FilterError, compile_filter
 
 META = "type.googleapis.com/example.v1.JobMetadata"
 

@@ -22,10 +22,10 @@ from referencing.jsonschema import DRAFT202012
 from werkzeug.test import Client
 
 from lro_emulator import Emulator
-from lro_emulator.codes import Code
-from lro_emulator.openapi import openapi_document
-from lro_emulator.routes import ALL_ROUTES, CONTROL_ROUTES, ROUTES, Route
-from lro_emulator.schemas import load_schemas
+from lro_emulator.rest.openapi import openapi_document
+from lro_emulator.wire.codes import Code
+from lro_emulator.wire.routes import ALL_ROUTES, CONTROL_ROUTES, ROUTES, Route
+from lro_emulator.wire.validation import load_schemas
 
 from .conftest import struct
 

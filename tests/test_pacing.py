@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from lro_emulator import Emulator, VirtualClock
-from lro_emulator.clock import Pacing
+from lro_emulator.core.clock import Pacing
 
 JSON = dict[str, Any]
 NAME = "projects/p/operations/export-1"

@@ -209,7 +209,7 @@ def test_a_response_that_violates_its_schema_fails_the_test(pytester: pytest.Pyt
     # Simulates a bug in the emulator: the served Operation gains a key no client can parse.
     pytester.makepyfile('''
         import urllib.error, urllib.request
-        from lro_emulator import timeline
+        from lro_emulator.core import timeline
 
         def test_client_side_passes(lro_emulator, monkeypatch):
             real_render = timeline.OperationRecord.render

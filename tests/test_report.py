@@ -22,7 +22,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.protobuf import struct_pb2
 
 from lro_emulator import Emulator, EmulatorFailure
-from lro_emulator.calls import format_offset
+from lro_emulator.core.calls import format_offset
 
 from .conftest import struct
 

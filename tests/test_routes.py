@@ -20,8 +20,8 @@ from werkzeug.test import Client, EnvironBuilder, TestResponse, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from lro_emulator import PROFILES, Emulator
-from lro_emulator.routes import CONVERTER_PATTERNS, ROUTES, Route
-from lro_emulator.schemas import load_schemas
+from lro_emulator.wire.routes import CONVERTER_PATTERNS, ROUTES, Route
+from lro_emulator.wire.validation import load_schemas
 
 from .conftest import struct
 

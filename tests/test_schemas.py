@@ -14,9 +14,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import lro_emulator
-from lro_emulator import schemas as schemas_module
-from lro_emulator.codes import Code
-from lro_emulator.schemas import Schemas, SchemaViolation, load_schemas
+from lro_emulator.wire import validation as schemas_module
+from lro_emulator.wire.codes import Code
+from lro_emulator.wire.validation import Schemas, SchemaViolation, load_schemas
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = "https://lro-emulator.dev/schemas/"
@@ -482,14 +482,15 @@ def test_validators_are_built_once(schemas: Schemas, monkeypatch: pytest.MonkeyP
 
 
 def test_schemas_are_loaded_from_the_installed_package() -> None:
+    """From the package's own ``schemas`` folder: in a wheel a copy, in a development install the repository's."""
     schemas = Schemas.load()
     source = Path(schemas.source)
-    package = Path(lro_emulator.__file__).resolve().parent
-    assert "site-packages" in package.parts
-    assert source.resolve() == package / "schemas"
-    assert not source.resolve().is_relative_to(REPO)
+    package = Path(lro_emulator.__file__).parent
+    assert source == package / "schemas"
     assert schemas.names == NAMES
     assert {path.name for path in source.glob("*.schema.json")} == {f"{name}.schema.json" for name in NAMES}
+    for name in NAMES:
+        assert (source / f"{name}.schema.json").read_bytes() == (REPO / "schemas" / f"{name}.schema.json").read_bytes()
 
 
 def test_load_schemas_reads_the_package_once() -> None:

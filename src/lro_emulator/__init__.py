@@ -5,17 +5,17 @@ The public surface is re-exported here; everything else is internal.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .calls import Call, CallList
-from .clock import VirtualClock
-from .codes import Code
+from .core.calls import Call, CallList
+from .core.clock import VirtualClock
+from .core.handle import Operation
+from .core.scenario import LoadedScenario, Scenario, ScenarioError
+from .core.starts import Starter, StartRequest
 from .emulator import DEFAULT_START, Emulator
-from .errors import EmulatorFailure, RpcError, ScriptError
-from .profiles import PROFILES, Profile
-from .scenario import LoadedScenario, Scenario, ScenarioError
-from .schemas import SchemaViolation
-from .scripting import Operation
-from .starts import Starter, StartRequest
-from .timecontrol import TimeBackdrop, VirtualTime
+from .virtual_time import TimeBackdrop, VirtualTime
+from .wire.codes import Code
+from .wire.errors import EmulatorFailure, RpcError, ScriptError
+from .wire.profiles import PROFILES, Profile
+from .wire.validation import SchemaViolation
 
 try:
     __version__ = version("lro-emulator")

@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TextIO
 
-from .calls import Call
-from .clock import VirtualClock
+from .core.calls import Call
+from .core.clock import VirtualClock
+from .core.scenario import Scenario, ScenarioError
+from .core.state import EmulatorState
 from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_START, Emulator
-from .openapi import openapi_document
-from .profiles import PROFILES
-from .protojson import format_timestamp, parse_timestamp
-from .routes import CONTROL_PREFIX
-from .scenario import Scenario, ScenarioError
-from .schemas import load_schemas
-from .state import EmulatorState
+from .rest.openapi import openapi_document
+from .wire.profiles import PROFILES
+from .wire.proto3_json import format_timestamp, parse_timestamp
+from .wire.routes import CONTROL_PREFIX
+from .wire.validation import load_schemas
 
 __all__ = ["main"]
 

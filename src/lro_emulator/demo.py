@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .scripting import Operation
-from .state import EmulatorState
+from .core.handle import Operation
+from .core.state import EmulatorState
 
 __all__ = ["DEMO_PARENT", "load_demo"]
 

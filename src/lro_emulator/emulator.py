@@ -9,22 +9,22 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from .auth import AuthPolicy
-from .calls import Call, CallList
-from .clock import Pacing, VirtualClock
-from .control import ControlPlane
-from .errors import EmulatorFailure
-from .faults import Fault, FaultBuilder
-from .profiles import Profile
-from .protojson import format_timestamp
-from .report import describe
-from .rest import RestApp
-from .scenario import LoadedScenario, Scenario
-from .schemas import load_schemas
-from .scripting import Operation, Payload
-from .server import HttpServer
-from .starts import ParentOf, Script, Starter
-from .state import EmulatorState
+from .core.auth import AuthPolicy
+from .core.calls import Call, CallList
+from .core.clock import Pacing, VirtualClock
+from .core.faults import Fault, FaultBuilder
+from .core.handle import Operation, Payload
+from .core.report import describe
+from .core.scenario import LoadedScenario, Scenario
+from .core.starts import ParentOf, Script, Starter
+from .core.state import EmulatorState
+from .rest.app import RestApp
+from .rest.control import ControlPlane
+from .rest.server import HttpServer
+from .wire.errors import EmulatorFailure
+from .wire.profiles import Profile
+from .wire.proto3_json import format_timestamp
+from .wire.validation import load_schemas
 
 __all__ = ["DEFAULT_START", "Emulator"]
 
@@ -101,7 +101,7 @@ class Emulator:
         """
         __tracebackhide__ = True
         try:
-            from .grpcserver import GrpcServer
+            from .grpc.server import GrpcServer
         except ImportError as error:
             raise RuntimeError(f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})") from None
         # Before the lifecycle lock: it takes the state's lock, which a start script calling this already holds.

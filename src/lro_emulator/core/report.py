@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..wire.proto3_json import format_timestamp
 from .calls import Call, format_offset
-from .protojson import format_timestamp
 
 if TYPE_CHECKING:
     from .state import EmulatorState

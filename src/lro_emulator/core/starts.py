@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ScriptError
+from ..wire.errors import ScriptError
 
 if TYPE_CHECKING:
-    from .scripting import Operation
+    from .handle import Operation
 
 __all__ = ["HTTP_METHODS", "HttpRule", "StartRequest", "StartTable", "Starter", "parse_grpc_method"]
 

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .codes import Code
-from .errors import RpcError
-from .profiles import RPCS, Profile
-from .routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_QUERY_PARAMETERS, Route
+from ..wire.codes import Code
+from ..wire.errors import RpcError
+from ..wire.profiles import RPCS, Profile
+from ..wire.routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_QUERY_PARAMETERS, Route
 
 __all__ = ["SERVICES", "OperationsCollection", "ServiceNaming", "algorithms", "discovery_document", "naming_of"]
 

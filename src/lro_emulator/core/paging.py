@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import re
 
-from .errors import RpcError
+from ..wire.errors import RpcError
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageToken", "page_size"]
 

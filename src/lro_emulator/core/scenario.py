@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ..wire.errors import ScriptError
+from ..wire.proto3_json import json_problems, parse_timestamp, to_timedelta
+from ..wire.validation import Schemas, load_schemas
 from .auth import AuthPolicy
 from .clock import VirtualClock
-from .errors import ScriptError
 from .faults import Fault, FaultBuilder
-from .protojson import json_problems, parse_timestamp, to_timedelta
-from .schemas import Schemas, load_schemas
 
 if TYPE_CHECKING:
-    from .scripting import Operation
+    from .handle import Operation
     from .starts import Starter, StartRequest
     from .state import EmulatorState
 

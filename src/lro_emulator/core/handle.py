@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..wire.codes import Code, parse_code
+from ..wire.errors import ScriptError
+from ..wire.proto3_json import to_timedelta
+from ..wire.protobuf import json_of
+from ..wire.validation import SchemaViolation
 from .calls import OperationCalls
-from .codes import Code, parse_code
-from .errors import ScriptError
-from .protojson import to_timedelta
-from .protos import json_of
-from .schemas import SchemaViolation
 from .timeline import CancelMode, CancelPolicy, OperationRecord, Step, StepKind, Transition, cancel_step
 
 if TYPE_CHECKING:
-    from .state import EmulatorState
+    from ..wire.validation import Schemas
+    from .calls import CallList
+    from .clock import VirtualClock
+    from .store import OperationStore
 
 __all__ = ["EMPTY_RESPONSE", "Operation"]
 
@@ -29,6 +32,20 @@ Seconds = float | int | timedelta
 Payload = Mapping[str, Any] | Any
 
 
+class Host(Protocol):
+    """What a handle needs of the state that holds its operation (`EmulatorState` is one)."""
+
+    clock: VirtualClock
+    calls: CallList
+    schemas: Schemas
+    store: OperationStore
+    #: Whether served payloads must pack into protobuf messages (once gRPC serves).
+    typed: bool
+
+    def check_packs(self, document: dict[str, Any], name: str) -> None:
+        """`ScriptError` unless the Operation ``document`` packs into protobuf messages."""
+
+
 class Operation:
     """A scripted operation. Every method returns the handle, so steps chain.
 
@@ -39,7 +56,7 @@ class Operation:
     JSON pointer of the fault inside the Operation.
     """
 
-    def __init__(self, state: EmulatorState, record: OperationRecord) -> None:
+    def __init__(self, state: Host, record: OperationRecord) -> None:
         self._state = state
         self._record = record
 
@@ -56,7 +73,7 @@ class Operation:
     @property
     def done(self) -> bool:
         """Whether the operation is done as of the clock's current time."""
-        with self._state.lock:
+        with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             return self._record.done
 
@@ -75,7 +92,7 @@ class Operation:
     @property
     def history(self) -> list[Transition]:
         """The transitions that have fired so far, with their virtual instants."""
-        with self._state.lock:
+        with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             return list(self._record.history)
 
@@ -157,14 +174,14 @@ class Operation:
         if cancel_mode is CancelMode.REFUSE and refuse_code is Code.OK:
             raise ScriptError("a refused cancel needs an error code, not OK")
         cancel_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
-        with self._state.lock:
+        with self._state.clock.lock:
             self._check_preview(cancel_step(cancel_metadata))
             self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
         return self
 
     def snapshot(self) -> JSON:
         """The Operation JSON exactly as GetOperation would serve it now (without counting a poll)."""
-        with self._state.lock:
+        with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             document: JSON = json.loads(json.dumps(self._record.render()))
             return document
@@ -201,7 +218,7 @@ class Operation:
             raise ScriptError(f"{kind.value}(): give at= or after_polls=, not both")
         # Metadata is merged key by key, so it is checked as part of the merged preview below.
         step_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
-        with self._state.lock:
+        with self._state.clock.lock:
             record, clock = self._record, self._state.clock
             if record.deleted:
                 raise ScriptError(f"operation {record.name!r} was deleted; it can no longer be scripted")
@@ -238,7 +255,7 @@ class Operation:
         return f"<Operation {self.name!r} done={self._record.done} polls={self._record.polls}>"
 
 
-def checked_payload(state: EmulatorState, schema: str | None, value: object, pointer: str) -> JSON:
+def checked_payload(state: Host, schema: str | None, value: object, pointer: str) -> JSON:
     """Copy ``value`` through JSON (so later mutation by the test changes nothing) and check it.
 
     ``schema`` names the schema the value must meet on its own; None only requires a JSON object.

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .codes import parse_code
+from ..wire.codes import parse_code
 
 __all__ = ["FilterError", "compile_filter"]
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from .protojson import format_duration, parse_timestamp, to_timedelta
+from ..wire.proto3_json import format_duration, parse_timestamp, to_timedelta
 
 __all__ = ["Pacing", "VirtualClock"]
 

@@ -13,21 +13,21 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .calls import Call
-from .clock import Pacing
-from .codes import Code
-from .errors import RpcError
+from ..core.calls import Call
+from ..core.clock import Pacing
+from ..core.scenario import LoadedScenario, Scenario, ScenarioError
+from ..wire.codes import Code
+from ..wire.errors import RpcError
+from ..wire.proto3_json import format_timestamp, parse_timestamp, to_timedelta
+from ..wire.routes import ALL_ROUTES
+from ..wire.validation import SchemaViolation
 from .openapi import openapi_document
-from .protojson import format_timestamp, parse_timestamp, to_timedelta
-from .routes import ALL_ROUTES
-from .scenario import LoadedScenario, Scenario, ScenarioError
-from .schemas import SchemaViolation
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from .profiles import Profile
-    from .state import EmulatorState
+    from ..core.state import EmulatorState
+    from ..wire.profiles import Profile
 
 __all__ = ["ControlPlane", "Controlled"]
 

@@ -19,18 +19,25 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request
 
-from .calls import Call
-from .codes import Code
+from ..core.calls import Call
+from ..core.faults import Effect, Fault
+from ..core.scenario import YAML_MEDIA_TYPES
+from ..core.starts import Starter, StartRequest, set_field
+from ..core.state import EmulatorState
+from ..wire.codes import Code
+from ..wire.errors import RpcError
+from ..wire.proto3_json import camel_case, parse_duration
+from ..wire.protobuf import canonical_json
+from ..wire.routes import (
+    ALL_ROUTES,
+    CONTROL_PREFIX,
+    CONTROL_ROUTES,
+    CONVERTER_PATTERNS,
+    ROUTES,
+    STANDARD_QUERY_PARAMETERS,
+)
+from ..wire.validation import SchemaViolation
 from .discovery import algorithms, discovery_document
-from .errors import RpcError
-from .faults import Effect, Fault
-from .protojson import camel_case, parse_duration
-from .protos import canonical_json
-from .routes import ALL_ROUTES, CONTROL_PREFIX, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, STANDARD_QUERY_PARAMETERS
-from .scenario import YAML_MEDIA_TYPES
-from .schemas import SchemaViolation
-from .starts import Starter, StartRequest, set_field
-from .state import EmulatorState
 
 if TYPE_CHECKING:
     from .control import ControlPlane

@@ -7,18 +7,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from ..wire.codes import Code
+from ..wire.errors import RpcError, ScriptError
+from ..wire.profiles import Profile, get_profile
+from ..wire.protobuf import message_class, pack_problem
+from ..wire.routes import RESERVED_PREFIXES
+from ..wire.validation import Schemas, SchemaViolation
 from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
-from .codes import Code
-from .errors import RpcError, ScriptError
 from .faults import FaultPlan
-from .profiles import Profile, get_profile
-from .protos import message_class, pack_problem
-from .routes import RESERVED_PREFIXES
-from .schemas import Schemas, SchemaViolation
-from .scripting import Operation, Payload, checked_payload
-from .service import OperationsService
+from .handle import Operation, Payload, checked_payload
+from .operations import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
 from .timeline import cancel_step

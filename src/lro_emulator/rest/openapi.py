@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .codes import Code
-from .routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, Route
-from .schemas import Schemas
+from ..wire.codes import Code
+from ..wire.routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, Route
+from ..wire.validation import Schemas
 
 __all__ = ["openapi_document"]
 

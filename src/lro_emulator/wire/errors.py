@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .codes import Code, parse_code
-from .protos import json_of
+from .protobuf import json_of
 
 __all__ = ["ERROR_DOMAIN", "EmulatorFailure", "RpcError", "ScriptError"]
 

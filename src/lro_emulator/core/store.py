@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
-from .errors import ScriptError
+from ..wire.errors import ScriptError
 from .timeline import OperationRecord
 
 __all__ = ["OperationStore"]

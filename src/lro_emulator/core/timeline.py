@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from .codes import Code
-from .errors import RpcError, ScriptError
+from ..wire.codes import Code
+from ..wire.errors import RpcError, ScriptError
 
 __all__ = ["CANCELLED_MESSAGE", "CancelMode", "CancelPolicy", "OperationRecord", "Step", "Transition", "cancel_step"]
 

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..wire.codes import Code, parse_code
+from ..wire.errors import RpcError, ScriptError
+from ..wire.proto3_json import format_timestamp, json_problems, parse_timestamp, to_timedelta
 from .calls import CallList
-from .codes import Code, parse_code
-from .errors import RpcError, ScriptError
-from .protojson import format_timestamp, json_problems, parse_timestamp, to_timedelta
 
 __all__ = ["Effect", "Fault", "FaultPlan", "Transport"]
 
@@ -104,6 +104,11 @@ class Fault:
         if self.during is not None:
             return self.during[0] <= now < self.during[1]
         return True
+
+    @property
+    def validated(self) -> bool:
+        """Whether the answers it spoils are still checked against the schemas: all but ``respond()``'s."""
+        return self.effect is not Effect.RESPOND
 
     def describe(self) -> str:
         """``fault 1: error UNAVAILABLE on GetOperation projects/p/operations/*, first 2 calls``."""

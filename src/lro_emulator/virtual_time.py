@@ -24,7 +24,7 @@ from typing import Any, SupportsIndex
 import freezegun.api
 from freezegun import freeze_time
 
-from .clock import VirtualClock
+from .core.clock import VirtualClock
 
 __all__ = ["SeededRandom", "TimeBackdrop", "VirtualTime"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-from .codes import Code
-from .errors import RpcError, ScriptError
+from ..wire.codes import Code
+from ..wire.errors import RpcError, ScriptError
 
 __all__ = ["AuthPolicy"]
 

@@ -14,17 +14,25 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, Protocol, overload
 
-if TYPE_CHECKING:
-    from .faults import Fault
-
-__all__ = ["POLL_RPCS", "Call", "CallList", "OperationCalls", "format_offset"]
+__all__ = ["POLL_RPCS", "Call", "CallList", "FaultOnCall", "OperationCalls", "format_offset"]
 
 #: The RPCs that read an operation's state: a client polls with them.
 POLL_RPCS = ("GetOperation", "WaitOperation")
 #: How many calls an assertion message lists before it elides the middle.
 _SHOWN = 40
+
+
+class FaultOnCall(Protocol):
+    """What the call log knows of the fault that fired on a call: a `Fault` is one."""
+
+    @property
+    def validated(self) -> bool:
+        """Whether the answers it spoils are still checked against the schemas."""
+
+    def describe(self) -> str:
+        """One line saying what the fault does and which calls it aims at."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,12 +56,12 @@ class Call:
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     query: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     body: Any = dataclasses.field(default=None, repr=False)
-    fault: Fault | None = dataclasses.field(default=None, repr=False)
+    fault: FaultOnCall | None = dataclasses.field(default=None, repr=False)
 
     @property
     def validated(self) -> bool:
         """False for the one kind of answer the emulator does not check against its schemas: ``respond()``."""
-        return self.fault is None or self.fault.effect.value != "respond"
+        return self.fault is None or self.fault.validated
 
     def line(self, origin: datetime | None = None) -> str:
         """One line for a person: when (``+12.5s`` after ``origin``), what, which answer, which fault."""

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..wire.codes import Code
+from ..wire.errors import RpcError
+from ..wire.profiles import Profile
+from ..wire.validation import Schemas, SchemaViolation
 from .clock import Pacing, VirtualClock
-from .codes import Code
-from .errors import RpcError
 from .filters import FilterError, compile_filter
 from .paging import PageToken, page_size
-from .profiles import Profile
-from .schemas import Schemas, SchemaViolation
 from .store import OperationStore
 from .timeline import OperationRecord
 

@@ -15,8 +15,8 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
-from .codes import Code
-from .errors import RpcError
+from ..wire.codes import Code
+from ..wire.errors import RpcError
 
 __all__ = ["HttpServer"]
 

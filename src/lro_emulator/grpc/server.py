@@ -21,14 +21,14 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from .calls import Call
-from .codes import Code
-from .errors import RpcError
-from .faults import Effect, Fault
-from .profiles import RPCS
-from .protos import pack_problem, register_common_types
-from .starts import StartRequest
-from .state import EmulatorState
+from ..core.calls import Call
+from ..core.faults import Effect, Fault
+from ..core.starts import StartRequest
+from ..core.state import EmulatorState
+from ..wire.codes import Code
+from ..wire.errors import RpcError
+from ..wire.profiles import RPCS
+from ..wire.protobuf import pack_problem, register_common_types
 
 __all__ = ["OPERATIONS_SERVICE", "GrpcServer"]
 

@@ -1,0 +1,1 @@
+../../conftest_plugin.py
