@@ -1,4 +1,4 @@
-"""The benchmarks of issue 6, measured side by side in one run and printed as one table of ratios.
+"""The benchmarks, measured side by side in one run and printed as one table of ratios.
 
 Run: ``python bench/run.py`` (with ``pip install -e '.[bench]'``); it takes minutes (the scale benchmark adds
 100k operations). ``--quick`` shrinks every size and loop, and the hour of benchmark 3 to ten minutes: seconds

@@ -136,7 +136,7 @@ async def open_client(kind: str, emulator: Emulator) -> OperationsClientUnderTes
         from google.api_core.operations_v1.transports.rest import OperationsRestTransport
         from google.auth.credentials import AnonymousCredentials
 
-        # The scheme must be inside host: the transport ignores url_scheme (wire-contract section 6).
+        # The scheme must be inside host: google-api-core's REST transport ignores url_scheme.
         transport = OperationsRestTransport(host=emulator.url, credentials=AnonymousCredentials())
         return OperationsClientUnderTest(kind, operations_v1.AbstractOperationsClient(transport=transport),
                                          [transport._session.close])

@@ -1,22 +1,23 @@
-"""Shared fixtures of the project's own tests (the `lro_emulator` fixture itself comes from the plugin)."""
+"""Shared fixtures of the project's own tests (the `lro_emulator` fixture itself comes from the plugin).
+
+Plain helpers are in ``helpers.py``: test modules import from there, never from this file.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import grpc
+import httplib2
 import pytest
 from werkzeug.test import Client
 
 from lro_emulator import Emulator
 
+from .helpers import Stub
+
 pytest_plugins = ("pytester",)
-
-STRUCT = "type.googleapis.com/google.protobuf.Struct"
-
-
-def struct(**fields: Any) -> dict[str, Any]:
-    """A google.protobuf.Struct as an Any: the metadata/response type every client process knows."""
-    return {"@type": STRUCT, "value": fields}
 
 
 @pytest.fixture
@@ -32,6 +33,37 @@ def rest_client(lro_emulator: Emulator) -> Any:
     from google.api_core.operations_v1.transports.rest import OperationsRestTransport
     from google.auth.credentials import AnonymousCredentials
 
-    # The scheme must be inside host: the transport ignores url_scheme (wire-contract section 6).
+    # The scheme must be inside host: google-api-core's REST transport ignores url_scheme.
     transport = OperationsRestTransport(host=lro_emulator.url, credentials=AnonymousCredentials())
     return AbstractOperationsClient(transport=transport)
+
+
+@pytest.fixture
+def grpc_channel(lro_emulator: Emulator) -> Iterator[grpc.Channel]:
+    """An insecure loopback channel to the emulator's gRPC server, closed afterwards."""
+    with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
+        yield channel
+
+
+@pytest.fixture
+def stub(grpc_channel: grpc.Channel) -> Stub:
+    """The raw ``google.longrunning`` Operations stub, on the test's ``grpc_channel``."""
+    return Stub(grpc_channel)
+
+
+@pytest.fixture
+def users_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A user's project with pytest-asyncio installed (so its loop scope is set), run as if from a fresh shell."""
+    for variable in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(variable, raising=False)  # this suite may itself run under xdist
+    # Without this setting pytest-asyncio warns at start-up (an error under -W error).
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
+@pytest.fixture
+def httplib2_http() -> Iterator[httplib2.Http]:
+    """The transport googleapiclient sends through, closed after the test."""
+    transport = httplib2.Http()
+    yield transport
+    transport.close()

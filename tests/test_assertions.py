@@ -26,10 +26,9 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import duration_pb2, struct_pb2
 
-from lro_emulator import Emulator, Operation
-from lro_emulator.core.calls import CallList, OperationCalls
+from lro_emulator import CallList, Emulator, OperationCalls, OperationHandle
 
-from .conftest import struct
+from .helpers import get_status, struct
 
 FAULT_2ND_GET = "fault 1: error UNAVAILABLE on GetOperation {name}, call 2 only"
 
@@ -47,20 +46,9 @@ def rest_ops(lro_emulator: Emulator) -> Iterator[Any]:
     close()
 
 
-@pytest.fixture
-def grpc_channel(lro_emulator: Emulator) -> Iterator[grpc.Channel]:
-    """An insecure loopback channel to the emulator's gRPC server, closed afterwards."""
-    with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
-        yield channel
-
-
-def _at(emu: Emulator, op: Operation, seconds: float) -> None:
+def _at(emu: Emulator, op: OperationHandle, seconds: float) -> None:
     """Move the virtual clock to ``seconds`` after the operation's creation (a virtual sleep)."""
     time.sleep(seconds - (emu.clock.now() - op.created).total_seconds())
-
-
-def _get(emu: Emulator, name: str) -> int:
-    return requests.get(f"{emu.url}/v1/{name}", timeout=10).status_code
 
 
 def _cancel(emu: Emulator, name: str) -> int:
@@ -86,7 +74,7 @@ def _failure(check: Callable[[], None]) -> str:
 
 
 @pytest.fixture
-def polled(lro_emulator: Emulator) -> Operation:
+def polled(lro_emulator: Emulator) -> OperationHandle:
     """An operation created 10 s after the clock started, then polled and cancelled at known instants."""
     emu = lro_emulator
     time.sleep(10)
@@ -94,8 +82,8 @@ def polled(lro_emulator: Emulator) -> Operation:
     emu.fault(rpc="GetOperation", name=op.name, nth=2).error("UNAVAILABLE")
     for second, expected in ((1, 200), (3, 503), (7, 200)):
         _at(emu, op, second)
-        assert _get(emu, op.name) == expected
-    assert _get(emu, "projects/test-project/locations/global/operations") == 200
+        assert get_status(emu, op.name) == expected
+    assert get_status(emu, "projects/test-project/locations/global/operations") == 200
     _at(emu, op, 7.5)
     assert _cancel(emu, op.name) == 200
     return op
@@ -111,7 +99,7 @@ def _lines(name: str) -> dict[str, str]:
     }
 
 
-def test_a_scripted_sequence_reads_back_exactly(lro_emulator: Emulator, polled: Operation) -> None:
+def test_a_scripted_sequence_reads_back_exactly(lro_emulator: Emulator, polled: OperationHandle) -> None:
     calls = polled.calls
 
     assert isinstance(calls, OperationCalls)
@@ -153,7 +141,9 @@ def test_a_scripted_sequence_reads_back_exactly(lro_emulator: Emulator, polled: 
          "intervals-and-bounds", "cancelled", "cancelled-at", "called", "call-count", "any-call",
          "not-deleted", "cancel-once"],
 )
-def test_operation_assertions_pass_on_what_happened(polled: Operation, check: Callable[[OperationCalls], None]) -> None:
+def test_operation_assertions_pass_on_what_happened(
+    polled: OperationHandle, check: Callable[[OperationCalls], None]
+) -> None:
     check(polled.calls)
 
 
@@ -190,7 +180,7 @@ def test_operation_assertions_pass_on_what_happened(polled: Operation, check: Ca
          "gets-once", "any-call"],
 )
 def test_operation_assertions_fail_saying_what_was_expected_and_listing_the_calls(
-    polled: Operation, check: Callable[[OperationCalls], None], said: str, listed: list[str]
+    polled: OperationHandle, check: Callable[[OperationCalls], None], said: str, listed: list[str]
 ) -> None:
     message = _failure(lambda: check(polled.calls))
 
@@ -228,7 +218,11 @@ def _rows(message: str) -> dict[int, tuple[bool, str]]:
     ids=["too-many-polls", "too-few-polls", "wrong-instant", "none-expected"],
 )
 def test_assert_polled_at_marks_each_differing_row(
-    polled: Operation, check: Callable[[OperationCalls], None], counts: str, marked: set[int], row_texts: dict[int, str]
+    polled: OperationHandle,
+    check: Callable[[OperationCalls], None],
+    counts: str,
+    marked: set[int],
+    row_texts: dict[int, str],
 ) -> None:
     message = _failure(lambda: check(polled.calls))
 
@@ -269,10 +263,10 @@ def test_assert_poll_intervals_marks_each_differing_row(
     marked: set[int],
 ) -> None:
     op = lro_emulator.add_operation()
-    _get(lro_emulator, op.name)
+    get_status(lro_emulator, op.name)
     for interval in intervals:
         time.sleep(interval)
-        _get(lro_emulator, op.name)
+        get_status(lro_emulator, op.name)
     assert op.calls.poll_intervals == intervals
 
     if not marked:
@@ -290,7 +284,7 @@ def test_an_interval_beyond_a_per_interval_bound_list_says_it_is_unbounded(lro_e
     op = lro_emulator.add_operation()
     for interval in (0, 1, 5, 5):
         time.sleep(interval)
-        _get(lro_emulator, op.name)
+        get_status(lro_emulator, op.name)
 
     message = _failure(lambda: op.calls.assert_poll_intervals(at_most=[0.5]))
 
@@ -303,7 +297,7 @@ def test_an_interval_beyond_a_per_interval_bound_list_says_it_is_unbounded(lro_e
 def test_a_row_marked_different_shows_two_different_numbers(lro_emulator: Emulator) -> None:
     op = lro_emulator.add_operation()
     time.sleep(1000.25)
-    _get(lro_emulator, op.name)
+    get_status(lro_emulator, op.name)
 
     message = _failure(lambda: op.calls.assert_polled_at(1000.2501))
 
@@ -433,20 +427,20 @@ def test_waits_over_rest_and_grpc_count_as_waits_and_polls(lro_emulator: Emulato
 
 
 @pytest.fixture
-def mixed(lro_emulator: Emulator, grpc_channel: grpc.Channel) -> tuple[Emulator, Operation]:
+def mixed(lro_emulator: Emulator, grpc_channel: grpc.Channel) -> tuple[Emulator, OperationHandle]:
     """Six calls over both transports: OK, faulted, unknown-name and collection calls."""
     emu = lro_emulator
     op = emu.add_operation()
     emu.fault(rpc="GetOperation", transport="http", nth=2).error("UNAVAILABLE")
     client = operations_v1.OperationsClient(grpc_channel)
-    assert _get(emu, op.name) == 200
+    assert get_status(emu, op.name) == 200
     time.sleep(1)
-    assert _get(emu, op.name) == 503
+    assert get_status(emu, op.name) == 503
     time.sleep(1)
     client.get_operation(op.name)
-    assert _get(emu, "projects/test-project/locations/global/operations") == 200
+    assert get_status(emu, "projects/test-project/locations/global/operations") == 200
     time.sleep(2)
-    assert _get(emu, "projects/test-project/locations/global/operations/nope") == 404
+    assert get_status(emu, "projects/test-project/locations/global/operations/nope") == 404
     client.cancel_operation(op.name)
     return emu, op
 
@@ -471,7 +465,7 @@ def mixed(lro_emulator: Emulator, grpc_channel: grpc.Channel) -> tuple[Emulator,
     ],
 )
 def test_filter_picks_the_calls_matching_every_criterion(
-    mixed: tuple[Emulator, Operation], criteria: dict[str, Any], chosen: list[int]
+    mixed: tuple[Emulator, OperationHandle], criteria: dict[str, Any], chosen: list[int]
 ) -> None:
     emu, op = mixed
     if criteria.get("name") == "OP":
@@ -486,7 +480,7 @@ def test_filter_picks_the_calls_matching_every_criterion(
     assert picked.called is bool(chosen)
 
 
-def test_times_and_intervals_of_a_filtered_list(mixed: tuple[Emulator, Operation]) -> None:
+def test_times_and_intervals_of_a_filtered_list(mixed: tuple[Emulator, OperationHandle]) -> None:
     emu, _ = mixed
     start = emu.calls[0].time
 
@@ -498,7 +492,7 @@ def test_times_and_intervals_of_a_filtered_list(mixed: tuple[Emulator, Operation
 
 
 def test_the_emulator_wide_listing_shows_each_call_with_its_instant_transport_answer_and_fault(
-    mixed: tuple[Emulator, Operation],
+    mixed: tuple[Emulator, OperationHandle],
 ) -> None:
     emu, op = mixed
     fault = "[fault 1: error UNAVAILABLE on GetOperation over http, call 2 only]"
@@ -534,7 +528,7 @@ def test_the_emulator_wide_listing_shows_each_call_with_its_instant_transport_an
     ids=["called", "not-called", "call-count", "any-call"],
 )
 def test_emulator_wide_assertions_fail_with_what_was_expected(
-    mixed: tuple[Emulator, Operation], check: Callable[[CallList], None], said: str
+    mixed: tuple[Emulator, OperationHandle], check: Callable[[CallList], None], said: str
 ) -> None:
     emu, _ = mixed
 
@@ -553,7 +547,7 @@ def test_emulator_wide_assertions_fail_with_what_was_expected(
     ids=["transport", "faulted", "name"],
 )
 def test_a_failure_of_a_filtered_list_names_what_it_was_filtered_by(
-    mixed: tuple[Emulator, Operation], criteria: dict[str, Any], word: str
+    mixed: tuple[Emulator, OperationHandle], criteria: dict[str, Any], word: str
 ) -> None:
     emu, _ = mixed
 
@@ -564,7 +558,7 @@ def test_a_failure_of_a_filtered_list_names_what_it_was_filtered_by(
     assert word in first, first
 
 
-def test_emulator_wide_assertions_pass_on_what_happened(mixed: tuple[Emulator, Operation]) -> None:
+def test_emulator_wide_assertions_pass_on_what_happened(mixed: tuple[Emulator, OperationHandle]) -> None:
     emu, op = mixed
 
     emu.calls.assert_called()
@@ -647,7 +641,7 @@ def test_a_header_assertion_names_each_call_and_header_that_differ(
     op = lro_emulator.add_operation()
     rest_ops.get_operation(op.name)
     list(rest_ops.list_operations("projects/test-project/locations/global", ""))
-    assert _get(lro_emulator, op.name) == 200
+    assert get_status(lro_emulator, op.name) == 200
     client = lro_emulator.calls[0].headers["x-goog-api-client"]
     expected = {header: want.format(op=op.name) if isinstance(want, str) else want for header, want in expected.items()}
 
@@ -685,7 +679,7 @@ def test_a_long_listing_elides_its_middle_and_says_how_many(lro_emulator: Emulat
     op = lro_emulator.add_operation()
     for _ in range(45):
         time.sleep(1)
-        _get(lro_emulator, op.name)
+        get_status(lro_emulator, op.name)
 
     message = _failure(lambda: op.calls.assert_polled(1))
     problems = _failure(lambda: op.calls.assert_headers({"x-goog-api-client": ...})).splitlines()
@@ -708,7 +702,7 @@ def test_a_dropped_poll_and_a_delayed_poll_are_polls_and_their_lines_say_so(lro_
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{lro_emulator.url}/v1/{op.name}", timeout=10)
 
-    assert _get(lro_emulator, op.name) == 200
+    assert get_status(lro_emulator, op.name) == 200
 
     op.calls.assert_polled(2)
     assert op.polls == 1
@@ -754,11 +748,11 @@ def test_calls_from_before_an_operation_existed_are_not_its_calls(lro_emulator: 
     if earlier == "deleted-namesake":
         lro_emulator.add_operation(name=name)
         assert requests.delete(f"{lro_emulator.url}/v1/{name}", timeout=10).status_code == 200
-    assert _get(lro_emulator, name) == 404
+    assert get_status(lro_emulator, name) == 404
     time.sleep(5)
     op = lro_emulator.add_operation(name=name)
     time.sleep(1)
-    assert _get(lro_emulator, name) == 200
+    assert get_status(lro_emulator, name) == 200
 
     assert [call.rpc for call in op.calls] == ["GetOperation"], op.calls.format()  # no earlier 404, no old delete
     assert op.calls.poll_times == [1.0]
@@ -771,7 +765,7 @@ def test_the_log_names_an_operation_reached_as_operations_slash_name_by_its_name
 ) -> None:
     op = lro_emulator.add_operation(name="projects/p/operations/x")
     if transport == "http":
-        assert _get(lro_emulator, "operations/projects/p/operations/x") == 200
+        assert get_status(lro_emulator, "operations/projects/p/operations/x") == 200
     else:
         with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
             operations_v1.OperationsClient(channel).get_operation("operations/projects/p/operations/x")

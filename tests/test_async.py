@@ -25,20 +25,13 @@ import pytest
 
 from lro_emulator import Emulator
 
-from .conftest import struct
+from .helpers import WALL_GUARD_SECONDS, struct, wall
 
 HOUR = 3600
-# A generous guard against real sleeping; no test here should take more than a fraction of a second.
-WALL_GUARD_SECONDS = 10.0
 # A bound on real waits for loopback I/O, so that a hang fails instead of blocking the run.
 IO_TIMEOUT_SECONDS = 5.0
 
 T = TypeVar("T")
-
-
-def wall() -> float:
-    """Real time, even under frozen time: freezegun keeps the genuine function on its own module."""
-    return float(freezegun.api.real_perf_counter())
 
 
 async def bounded(awaitable: Awaitable[T]) -> T:
@@ -360,13 +353,7 @@ async def test_real_after_the_failed_anyio_test():
 """
 
 
-@pytest.fixture
-def users_ini(pytester: pytest.Pytester) -> None:
-    """A user's project with pytest-asyncio installed sets this, or pytest-asyncio warns at start-up."""
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-
-
-@pytest.mark.usefixtures("users_ini")
+@pytest.mark.usefixtures("users_project")
 def test_a_users_async_suite_gets_virtual_time_in_the_fixture_and_real_time_outside(
     pytester: pytest.Pytester,
 ) -> None:
@@ -377,7 +364,7 @@ def test_a_users_async_suite_gets_virtual_time_in_the_fixture_and_real_time_outs
     result.assert_outcomes(passed=5)
 
 
-@pytest.mark.usefixtures("users_ini")
+@pytest.mark.usefixtures("users_project")
 def test_a_failing_async_test_still_restores_asyncio_sleep_and_time(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_users_async=USERS_FAILING_SUITE)
 

@@ -12,40 +12,25 @@ is logged; reset forgets the requirement. Bad arguments are ScriptErrors (UsageE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 import requests
-from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.longrunning import operations_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from lro_emulator import Emulator, ScenarioError, ScriptError
 
-from .conftest import struct
+from .helpers import Stub, struct
 
 NAME = "projects/p/operations/export-1"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 GUARD = 10.0
 #: Two tokens and two keys; one of each is known but lacks permission.
 POLICY: dict[str, Any] = {"token": ["good", "read-only"], "api_key": ["k1", "k-ro"], "forbidden": ["read-only", "k-ro"]}
-
-Stub = operations_pb2_grpc.OperationsStub
-
-
-@pytest.fixture
-def stub(lro_emulator: Emulator) -> Iterator[Stub]:
-    with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
-        yield operations_pb2_grpc.OperationsStub(channel)
-
-
-@pytest.fixture
-def users_project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester
 
 
 def get(emu: Emulator, headers: dict[str, str] | None = None, query: dict[str, str] | None = None,

@@ -25,9 +25,9 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from lro_emulator import Emulator
-from lro_emulator.wire.validation import load_schemas
+from lro_emulator.wire.validation import load_schemas  # internal: the schemas the envelopes are checked against
 
-from .conftest import struct
+from .helpers import struct
 
 JSON = dict[str, Any]
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"

@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sysconfig
 import threading
 import time
 import urllib.error
@@ -31,8 +30,9 @@ from typing import IO, Any
 
 import pytest
 
+from .helpers import STRUCT, console_script
+
 DEMO_PARENT = "projects/demo/locations/global"
-STRUCT = "type.googleapis.com/google.protobuf.Struct"
 START = "2030-01-01T00:00:00Z"
 # A generous bound on anything that should take about a second; the watchdog kills a hung server.
 GUARD_SECONDS = 10.0
@@ -60,13 +60,6 @@ HOUR_OP = "projects/my-project/operations/export-hour"
 TEN_HOURS_OP = "projects/my-project/operations/export-ten-hours"
 FIRST_LINE = re.compile(r"lro-emulator \((?P<profile>[\w-]+) profile, (?P<clock>[^)]+)\) serving on "
                         r"(?P<url>http://127\.0\.0\.1:(?P<port>\d+))(?: and gRPC on (?P<grpc>127\.0\.0\.1:\d+))?")
-
-
-def console_script() -> str:
-    """The installed script: beside this interpreter (a venv need not be activated), or on PATH."""
-    found = shutil.which("lro-emulator", path=sysconfig.get_path("scripts")) or shutil.which("lro-emulator")
-    assert found, "the lro-emulator console script is not installed"
-    return found
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from googleapiclient.errors import HttpError, UnknownApiNameOrVersion
 
 from lro_emulator import PROFILES, Emulator
 
-from .conftest import struct
+from .helpers import struct
 
 HOUR = timedelta(hours=1)
 METHOD_OF_RPC = {"GetOperation": "get", "ListOperations": "list", "CancelOperation": "cancel",
@@ -130,14 +130,6 @@ def shape(method: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def http() -> Iterator[httplib2.Http]:
-    """The transport googleapiclient sends through, closed after the test."""
-    transport = httplib2.Http()
-    yield transport
-    transport.close()
-
-
-@pytest.fixture
 def document(lro_emulator: Emulator, service: Service) -> dict[str, Any]:
     """The discovery document served at ``/$discovery/rest`` for the service's first version."""
     status, body = fetch(discovery_url(lro_emulator, service.version))
@@ -146,9 +138,9 @@ def document(lro_emulator: Emulator, service: Service) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(document: dict[str, Any], http: httplib2.Http) -> Any:
+def client(document: dict[str, Any], httplib2_http: httplib2.Http) -> Any:
     """The googleapiclient service object built from the served document."""
-    return discovery.build_from_document(document, http=http)
+    return discovery.build_from_document(document, http=httplib2_http)
 
 
 @pytest.fixture
@@ -275,11 +267,11 @@ def test_wait_takes_its_timeout_where_the_real_service_does(document: dict[str, 
      for s in SERVICES for v in s.versions],
 )
 def test_each_version_of_the_real_service_is_served_and_called_at_its_own_paths(
-    lro_emulator: Emulator, http: httplib2.Http, service: Service, version: str
+    lro_emulator: Emulator, httplib2_http: httplib2.Http, service: Service, version: str
 ) -> None:
     op = lro_emulator.add_operation(parent=service.parent)
     status, document = fetch(apis_url(lro_emulator, service.api, version))
-    node = discovery.build_from_document(document, http=http)
+    node = discovery.build_from_document(document, http=httplib2_http)
     for part in service.resource:
         node = getattr(node, part)()
 
@@ -294,10 +286,10 @@ def test_each_version_of_the_real_service_is_served_and_called_at_its_own_paths(
     "profile", [pytest.param(p, marks=pytest.mark.lro_emulator(profile=p), id=p) for p in sorted(PROFILES)]
 )
 def test_every_profile_serves_a_document_googleapiclient_builds(
-    lro_emulator: Emulator, http: httplib2.Http, profile: str
+    lro_emulator: Emulator, httplib2_http: httplib2.Http, profile: str
 ) -> None:
     status, document = fetch(discovery_url(lro_emulator, "v1"))
-    discovery.build_from_document(document, http=http)
+    discovery.build_from_document(document, http=httplib2_http)
 
     def method_names(node: dict[str, Any]) -> set[str]:
         names = set(node.get("methods", {}))
@@ -309,11 +301,12 @@ def test_every_profile_serves_a_document_googleapiclient_builds(
 
 
 @pytest.mark.lro_emulator(profile="vertex")
-def test_discovery_build_fetches_the_document_itself(lro_emulator: Emulator, http: httplib2.Http) -> None:
+def test_discovery_build_fetches_the_document_itself(lro_emulator: Emulator, httplib2_http: httplib2.Http) -> None:
     op = lro_emulator.add_operation(parent=VERTEX.parent)
     url = lro_emulator.url + "/discovery/v1/apis/{api}/{apiVersion}/rest"
 
-    client = discovery.build("aiplatform", "v1beta1", discoveryServiceUrl=url, http=http, cache_discovery=False)
+    client = discovery.build("aiplatform", "v1beta1", discoveryServiceUrl=url, http=httplib2_http,
+                             cache_discovery=False)
     answer = client.projects().locations().operations().get(name=op.name).execute()
 
     assert answer["name"] == op.name
@@ -353,12 +346,12 @@ def test_an_unknown_version_or_api_is_a_not_found_envelope_saying_what_is_served
 
 @pytest.mark.lro_emulator(profile="vertex")
 def test_discovery_build_of_an_unknown_version_raises_unknown_api_name_or_version(
-    lro_emulator: Emulator, http: httplib2.Http
+    lro_emulator: Emulator, httplib2_http: httplib2.Http
 ) -> None:
     url = lro_emulator.url + "/discovery/v1/apis/{api}/{apiVersion}/rest"
 
     with pytest.raises(UnknownApiNameOrVersion):
-        discovery.build("aiplatform", "v2", discoveryServiceUrl=url, http=http, cache_discovery=False)
+        discovery.build("aiplatform", "v2", discoveryServiceUrl=url, http=httplib2_http, cache_discovery=False)
 
 
 @pytest.mark.parametrize(
@@ -376,12 +369,12 @@ def test_earth_engines_algorithms_are_not_found_under_other_profiles(lro_emulato
 
 @pytest.mark.lro_emulator(profile="generic")
 def test_the_generic_profile_answers_for_any_api_name_and_version(
-    lro_emulator: Emulator, http: httplib2.Http
+    lro_emulator: Emulator, httplib2_http: httplib2.Http
 ) -> None:
     op = lro_emulator.add_operation(parent="workspaces/w/jobs/j")
     status, document = fetch(apis_url(lro_emulator, "myservice", "v2beta"))
 
-    client = discovery.build_from_document(document, http=http)
+    client = discovery.build_from_document(document, http=httplib2_http)
     answer = client.operations().get(name=op.name).execute()
     _, default = fetch(discovery_url(lro_emulator, "v1"))
 
@@ -519,11 +512,13 @@ def test_wait_shorter_than_the_operation_returns_it_unfinished_after_the_timeout
 
 
 @pytest.mark.lro_emulator(profile="vertex")
-def test_vertex_global_operations_are_reachable_and_listed(lro_emulator: Emulator, http: httplib2.Http) -> None:
+def test_vertex_global_operations_are_reachable_and_listed(
+    lro_emulator: Emulator, httplib2_http: httplib2.Http
+) -> None:
     op = lro_emulator.add_operation("operations/global-1").succeed(at=60)
     lro_emulator.add_operation(parent="projects/p/locations/l")
     _, document = fetch(discovery_url(lro_emulator, "v1"))
-    global_operations = discovery.build_from_document(document, http=http).operations()
+    global_operations = discovery.build_from_document(document, http=httplib2_http).operations()
 
     answer = global_operations.wait(name=op.name, timeout="120s").execute()
     listed = global_operations.list().execute()

@@ -16,10 +16,11 @@ from typing import Any
 
 import ee
 import ee.cli.utils
-import freezegun.api
 import pytest
 
-from lro_emulator import Emulator, Operation
+from lro_emulator import Emulator, OperationHandle
+
+from .helpers import WALL_GUARD_SECONDS, wall
 
 pytestmark = pytest.mark.lro_emulator(profile="earthengine")
 
@@ -28,13 +29,6 @@ PARENT = f"projects/{PROJECT}"
 METADATA_TYPE = "type.googleapis.com/google.earthengine.v1.OperationMetadata"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 HOUR = timedelta(hours=1)
-# A generous guard against real sleeping (ten times the one-second target); speed itself is benchmarked.
-WALL_GUARD_SECONDS = 10.0
-
-
-def wall() -> float:
-    """Real time, even under frozen time: freezegun keeps the genuine function on its own module."""
-    return float(freezegun.api.real_perf_counter())
 
 
 def timestamp(instant: datetime) -> str:
@@ -42,7 +36,7 @@ def timestamp(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def export_task(emu: Emulator, task_id: str, *, description: str = "export") -> Operation:
+def export_task(emu: Emulator, task_id: str, *, description: str = "export") -> OperationHandle:
     """An hour-long Earth Engine export as the service reports it: PENDING, RUNNING from 60 s, SUCCEEDED at 1 h."""
     created = emu.clock.now()
     runs_from, ends_at = timedelta(seconds=60), HOUR

@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
-import freezegun.api
 import grpc
 import pytest
 import pytest_asyncio
@@ -42,23 +41,17 @@ from google.auth import exceptions as auth_exceptions
 from google.oauth2 import credentials as oauth2_credentials
 from google.protobuf import json_format, struct_pb2
 
-from lro_emulator import Emulator, Operation
+from lro_emulator import Emulator, OperationHandle
 
 from .clients import SYNC_KINDS, OperationsClientUnderTest, open_client
-from .conftest import struct
+from .helpers import WALL_GUARD_SECONDS, struct, wall
 
 HOUR = 3600
-WALL_GUARD_SECONDS = 10.0
 #: Each client's default per-call Retry of get_operation: (initial, maximum, multiplier, deadline).
 #: Both retry ServiceUnavailable (gRPC also DeadlineExceeded); the REST ones give up after 10 s, the gRPC ones 600 s.
 PER_CALL_RETRY = {"http": (0.5, 10.0, 2.0, 10.0), "grpc": (0.1, 60.0, 1.3, 600.0)}
 #: The sync future's default polling (``polling.DEFAULT_POLLING``): initial, maximum, multiplier.
 DEFAULT_POLLING = (1.0, 20.0, 1.5)
-
-
-def wall() -> float:
-    """Real time, even under frozen time."""
-    return float(freezegun.api.real_perf_counter())
 
 
 def _sync_client(kind: str, emulator: Emulator, credentials: Any = None) -> OperationsClientUnderTest:
@@ -117,7 +110,7 @@ def replayed_sleeps(
         random.setstate(saved)
 
 
-def run_future(client: Any, emulator: Emulator, done_at: float, **result_options: Any) -> Operation:
+def run_future(client: Any, emulator: Emulator, done_at: float, **result_options: Any) -> OperationHandle:
     """A from_gapic future on an operation that succeeds at ``done_at``, run to its result; returns the op handle."""
     op = emulator.add_operation(metadata=struct(state="RUNNING"))
     op.succeed(struct(rows=done_at), at=done_at)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import freezegun.api
 import pytest
 import pytest_asyncio
 from google.api_core import exceptions
@@ -21,18 +20,11 @@ from google.protobuf import empty_pb2, struct_pb2
 from lro_emulator import Code, Emulator
 
 from .clients import KINDS, REST_KINDS, SYNC_KINDS, OperationsClientUnderTest, open_client
-from .conftest import struct
+from .helpers import WALL_GUARD_SECONDS, struct, wall
 
 pytestmark = pytest.mark.asyncio
 
 HOUR = 3600
-# A generous guard against real sleeping (ten times the one-second target); speed itself is benchmarked.
-WALL_GUARD_SECONDS = 10.0
-
-
-def wall() -> float:
-    """Real time, even under frozen time: freezegun keeps the genuine function on its own module."""
-    return float(freezegun.api.real_perf_counter())
 
 
 def _clients_fixture(kinds: tuple[str, ...], doc: str) -> Any:

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
-import freezegun.api
 import grpc
 import pytest
 import pytest_asyncio
@@ -22,23 +21,19 @@ from google.cloud import workflows_v1
 from google.cloud.workflows_v1.services.workflows import transports
 from google.cloud.workflows_v1.types import workflows
 
-from lro_emulator import Code, Emulator, Operation, RpcError, Starter, StartRequest
+from lro_emulator import Code, Emulator, OperationHandle, Starter, StartRequest, StatusError
+
+from .helpers import WALL_GUARD_SECONDS, wall
 
 pytestmark = pytest.mark.asyncio
 
 HOUR = 3600
-WALL_GUARD_SECONDS = 10.0
 PARENT = "projects/my-project/locations/us-central1"
 CREATE = {
     "http": "POST /v1/{parent=projects/*/locations/*}/workflows",
     "body": "workflow",
     "grpc": "google.cloud.workflows.v1.Workflows/CreateWorkflow",
 }
-
-
-def wall() -> float:
-    """Real time, even under frozen time."""
-    return float(freezegun.api.real_perf_counter())
 
 
 class Workflows:
@@ -108,7 +103,7 @@ async def client(request: pytest.FixtureRequest, lro_emulator: Emulator) -> Asyn
     await made.close()
 
 
-def deploys_in_an_hour(op: Operation, request: StartRequest) -> None:
+def deploys_in_an_hour(op: OperationHandle, request: StartRequest) -> None:
     """The script of a successful CreateWorkflow: progress metadata, then the Workflow the request described."""
     name = f"{request.parent}/workflows/{request.message['workflowId']}"
     op.update(metadata=workflows.OperationMetadata(target=name, verb="create", api_version="v1"))
@@ -190,8 +185,8 @@ async def test_a_cancelled_deployment_raises_cancelled(lro_emulator: Emulator, c
 async def test_a_refused_start_raises_from_the_create_call_and_creates_nothing(
     lro_emulator: Emulator, client: Workflows
 ) -> None:
-    def already_there(op: Operation, request: StartRequest) -> None:
-        raise RpcError(Code.ALREADY_EXISTS, f"workflow {request.message['workflowId']} already exists")
+    def already_there(op: OperationHandle, request: StartRequest) -> None:
+        raise StatusError(Code.ALREADY_EXISTS, f"workflow {request.message['workflowId']} already exists")
 
     starter: Starter = lro_emulator.on_start(**CREATE, script=already_there)
 

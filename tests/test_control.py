@@ -1,8 +1,8 @@
 """The control plane under ``/_emulator/``, through the wire: each endpoint answers what its schema in
 ``control.schema.json`` describes and refuses bad requests with AIP-193 errors that change nothing; scenarios
 load as JSON, YAML or curl's default form content type; the clock moves forward only; the call log pages with
-``since`` and never holds the control plane's own calls (observers see them); and ``emu.control`` answers the
-same in Python.
+``since`` and never holds the control plane's own calls (observers see them); and the control plane's Python
+methods, which the REST app calls (internal: ``emu._control``, tested here only), answer the same.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from lro_emulator import Call, Code, Emulator, RpcError, ScriptError
-from lro_emulator.rest.app import error_envelope
-from lro_emulator.wire.validation import load_schemas
+from lro_emulator import Call, Code, Emulator, ScriptError, StatusError
+from lro_emulator.rest.app import error_envelope  # internal: the envelope and schemas the wire answers with
+from lro_emulator.wire.validation import load_schemas  # internal: the envelope and schemas the wire answers with
 
-from .conftest import struct
+from .helpers import struct
 
 JSON = dict[str, Any]
 CONTROL = "/_emulator/v1"
@@ -88,7 +88,7 @@ def everything(emu: Emulator) -> JSON:
         "calls": list(emu.calls),
         "clock": emu.clock.now(),
         "profile": emu.profile.name,
-        "starts": emu.state.starts.http_rules(),
+        "starts": [starter.rpc for starter in emu.starters],
     }
 
 
@@ -594,7 +594,7 @@ def test_reset_forgets_everything_and_restarts_the_clock(lro_emulator: Emulator)
         "operations": 0, "calls": 0, "http": lro_emulator.url,
     }
     assert lro_emulator.operations == []
-    assert lro_emulator.state.starts.http_rules() == []
+    assert lro_emulator.starters == []
     assert requests.post(f"{lro_emulator.url}/v1/projects/p/exports", json={}, timeout=5).status_code == 404
 
 
@@ -746,7 +746,7 @@ def test_observers_see_control_plane_requests_that_the_call_log_leaves_out() -> 
 
 
 def test_the_python_control_methods_answer_what_the_wire_answers(lro_emulator: Emulator) -> None:
-    control = lro_emulator.control
+    control = lro_emulator._control  # internal: the object the REST app serves the control plane with
     requests.get(f"{lro_emulator.url}/v1/{NAME}", timeout=5)
 
     pairs = [
@@ -787,8 +787,8 @@ def test_the_python_control_methods_answer_what_the_wire_answers(lro_emulator: E
 def test_the_python_control_methods_raise_the_error_the_wire_answers(
     lro_emulator: Emulator, call: Any, path: str, body: JSON
 ) -> None:
-    with pytest.raises(RpcError) as raised:
-        call(lro_emulator.control)
+    with pytest.raises(StatusError) as raised:
+        call(lro_emulator._control)  # internal, as above
     on_the_wire = requests.post(url(lro_emulator, path), json=body, timeout=5)
 
     assert error_envelope(raised.value) == on_the_wire.json()
@@ -808,5 +808,5 @@ def test_a_start_cannot_bind_a_path_the_emulator_keeps(lro_emulator: Emulator, r
     with pytest.raises(ScriptError, match="under a path the emulator reserves for itself"):
         lro_emulator.on_start(http=rule)
 
-    assert lro_emulator.state.starts.http_rules() == []
+    assert lro_emulator.starters == []
     assert answer(requests.get(url(lro_emulator, ""), timeout=5), "control#/$defs/emulator")["operations"] == 0

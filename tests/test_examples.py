@@ -42,9 +42,9 @@ from google.protobuf.message import Message
 from googleapiclient import discovery
 
 from lro_emulator import Code, Emulator
-from lro_emulator.wire.proto3_json import parse_timestamp
+from lro_emulator.wire.proto3_json import parse_timestamp  # internal: timestamps as the wire spells them
 
-from .test_cli import console_script
+from .helpers import console_script, merge_metadata
 
 EXAMPLES_DIR = pathlib.Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = sorted(p for p in EXAMPLES_DIR.glob("*") if p.suffix in {".yaml", ".yml", ".json"})
@@ -232,7 +232,7 @@ class Expected:
 
     def after(self, step: JSON) -> Expected:
         """The state once ``step`` fired: its metadata merged (or replaced, with ``@type``), done if it finishes."""
-        state = dataclasses.replace(self, metadata=merged(self.metadata, step.get("metadata")))
+        state = dataclasses.replace(self, metadata=merge_metadata(self.metadata, step.get("metadata")))
         if "error" in step:
             error = step["error"]
             code = error["code"] if isinstance(error["code"], int) else int(Code[error["code"]])
@@ -241,19 +241,6 @@ class Expected:
         elif "response" in step or step.get("done"):
             state.done, state.response = True, step.get("response", {"@type": EMPTY})
         return state
-
-
-def merged(metadata: JSON | None, update: JSON | None) -> JSON | None:
-    """Metadata after an update: with ``@type`` it replaces; without, its keys replace (null removes) one by one."""
-    if update is None:
-        return metadata
-    result = {} if "@type" in update else dict(metadata or {})
-    for key, value in update.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
 
 
 def finishes(step: JSON) -> bool:
@@ -361,7 +348,8 @@ class TimelineWalk:
             self.sleep_until(takes_effect - 0.001)
             self.observe(before)
             self.sleep_until(takes_effect)
-        cancelled = dataclasses.replace(before, metadata=merged(before.metadata, cancel.get("metadata")), done=True,
+        cancelled = dataclasses.replace(before, metadata=merge_metadata(before.metadata, cancel.get("metadata")),
+                                        done=True,
                                         error={"code": int(Code.CANCELLED), "message": "The operation was cancelled.",
                                                "details": []})
         self.observe(cancelled)
@@ -415,18 +403,10 @@ def assert_future_reports(client: Any, name: str, expected: Expected) -> None:
 def rest_operations(lro_emulator: Emulator) -> Iterator[Any]:
     """google-api-core's REST operations client over loopback, with the services' types registered."""
     register_service_types()
-    # The scheme must be inside host: the transport ignores url_scheme (wire-contract section 6).
+    # The scheme must be inside host: google-api-core's REST transport ignores url_scheme.
     transport = OperationsRestTransport(host=lro_emulator.url, credentials=AnonymousCredentials())
     yield operations_v1.AbstractOperationsClient(transport=transport)
     transport._session.close()
-
-
-@pytest.fixture
-def http() -> Iterator[httplib2.Http]:
-    """The transport googleapiclient sends through, closed after the test."""
-    transport = httplib2.Http()
-    yield transport
-    transport.close()
 
 
 def discovery_client(emu: Emulator, http: httplib2.Http, version: str = "v1") -> Any:
@@ -552,11 +532,11 @@ def test_each_starting_method_starts_operations_that_follow_its_template(
 
 @pytest.mark.parametrize(("path", "index"), operation_params(DISCOVERY_PROFILES))
 def test_the_discovery_client_gets_each_operation_as_created(
-    lro_emulator: Emulator, http: httplib2.Http, path: pathlib.Path, index: int
+    lro_emulator: Emulator, httplib2_http: httplib2.Http, path: pathlib.Path, index: int
 ) -> None:
     spec = read_example(path)["operations"][index]
     name = lro_emulator.load_scenario(path).operations[index].name
-    client = discovery_client(lro_emulator, http)
+    client = discovery_client(lro_emulator, httplib2_http)
     expected = Expected(spec.get("metadata"))
     for step in spec.get("steps", []):
         if fires_at_creation(step):
@@ -571,10 +551,10 @@ def test_the_discovery_client_gets_each_operation_as_created(
 
 @pytest.mark.parametrize(("path", "parent"), collection_params(DISCOVERY_PROFILES))
 def test_the_discovery_client_lists_each_collection_of_the_example(
-    lro_emulator: Emulator, http: httplib2.Http, path: pathlib.Path, parent: str
+    lro_emulator: Emulator, httplib2_http: httplib2.Http, path: pathlib.Path, parent: str
 ) -> None:
     names = [op.name for op in lro_emulator.load_scenario(path).operations]
-    operations = collection_of(discovery_client(lro_emulator, http), parent).operations()
+    operations = collection_of(discovery_client(lro_emulator, httplib2_http), parent).operations()
 
     listed: list[str] = []
     request = operations.list(name=parent, pageSize=2)

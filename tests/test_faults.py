@@ -27,16 +27,15 @@ from typing import Any
 import grpc
 import pytest
 import requests
-from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.longrunning import operations_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from werkzeug.test import Client
 
-from lro_emulator import Code, Emulator, EmulatorFailure, RpcError, ScenarioError, ScriptError
-from lro_emulator.core.faults import Fault, FaultBuilder
+from lro_emulator import Code, Emulator, EmulatorFailure, Fault, FaultBuilder, ScenarioError, ScriptError, StatusError
 
-from .conftest import struct
+from .helpers import Stub, struct
 
 NAME = "projects/p/operations/export-1"
 OTHER = "projects/p/operations/export-2"
@@ -45,8 +44,6 @@ ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 UNREGISTERED = {"@type": "type.googleapis.com/example.v1.Unknown", "state": "RUNNING"}
 GUARD = 10.0
-
-Stub = operations_pb2_grpc.OperationsStub
 
 REST_CALLS = {
     "GetOperation": ("GET", "/v1/{name}"),
@@ -66,12 +63,6 @@ EFFECTS: dict[str, tuple[Callable[[FaultBuilder], Fault], bool]] = {
     "malformed": (lambda builder: builder.malformed(), True),
     "truncate": (lambda builder: builder.truncate(), True),
 }
-
-
-@pytest.fixture
-def stub(lro_emulator: Emulator) -> Iterator[Stub]:
-    with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
-        yield operations_pb2_grpc.OperationsStub(channel)
 
 
 def url(emu: Emulator, name: str = NAME) -> str:
@@ -932,7 +923,7 @@ EFFECT_ERRORS = [
     pytest.param({}, lambda b: b.respond({"a": [{1}]}), r"no JSON form: /a/0: a set", id="respond-nested-set"),
     pytest.param({}, lambda b: b.respond({"n": float("nan")}), r"/n: nan is not a JSON number", id="respond-nan"),
     pytest.param({}, lambda b: b.respond({1: "x"}), r"/: the key 1 is not text", id="respond-int-key"),
-    pytest.param({}, lambda b: b.error(code="OK"), r"error\(\): an RpcError needs an error code, not OK",
+    pytest.param({}, lambda b: b.error(code="OK"), r"error\(\): a StatusError needs an error code, not OK",
                  id="error-ok"),
     pytest.param({}, lambda b: b.error(code=0), r"not OK", id="error-0"),
     pytest.param({}, lambda b: b.error(code="NOPE"), r"error\(\): 'NOPE' is not a google.rpc.Code name",
@@ -971,7 +962,7 @@ def test_once_grpc_serves_an_error_detail_must_pack(lro_emulator: Emulator) -> N
 
 def test_an_invalid_error_envelope_keeps_its_http_status_and_code_in_agreement(lro_emulator: Emulator) -> None:
     def refuse(operation: Any, request: Any) -> None:
-        raise RpcError("UNAVAILABLE", "later", details=[{"@type": RETRY_INFO, "retryDelay": "soon"}])
+        raise StatusError("UNAVAILABLE", "later", details=[{"@type": RETRY_INFO, "retryDelay": "soon"}])
 
     lro_emulator.on_start(http="POST /v1/{parent=projects/*/locations/*}/workflows", script=refuse)
 

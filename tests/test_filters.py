@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from lro_emulator.core import filters
-from lro_emulator.core.filters import FilterError, compile_filter
+from lro_emulator.core import filters  # internal: the filter compiler under test
+from lro_emulator.core.filters import FilterError, compile_filter  # internal: the filter compiler under test
 
 META = "type.googleapis.com/example.v1.JobMetadata"
 

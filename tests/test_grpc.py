@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,25 +29,12 @@ from grpc_status import rpc_status
 
 from lro_emulator import Emulator, ScriptError
 
-from .conftest import STRUCT, struct
+from .helpers import STRUCT, Stub, struct
 
 SERVICE = "/google.longrunning.Operations"
 RPCS = ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation")
 UNREGISTERED = {"@type": "type.googleapis.com/example.v1.Unknown", "state": "RUNNING"}
 T = "type.googleapis.com/"
-
-Stub = operations_pb2_grpc.OperationsStub
-
-
-@pytest.fixture
-def channel(lro_emulator: Emulator) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(lro_emulator.grpc_target) as opened:
-        yield opened
-
-
-@pytest.fixture
-def stub(channel: grpc.Channel) -> Stub:
-    return operations_pb2_grpc.OperationsStub(channel)
 
 
 def failure(call: Callable[[], object]) -> Any:
@@ -225,9 +212,9 @@ def test_both_transports_honour_the_profile(
 @pytest.mark.lro_emulator(profile="cancel-get-list")
 @pytest.mark.parametrize("rpc", ["DeleteOperation", "WaitOperation"])
 def test_a_method_the_profile_lacks_is_unimplemented_whatever_the_request_holds(
-    lro_emulator: Emulator, channel: grpc.Channel, rpc: str
+    lro_emulator: Emulator, grpc_channel: grpc.Channel, rpc: str
 ) -> None:
-    error = failure(lambda: channel.unary_unary(f"{SERVICE}/{rpc}")(b"\xff\xff"))
+    error = failure(lambda: grpc_channel.unary_unary(f"{SERVICE}/{rpc}")(b"\xff\xff"))
 
     assert error.code() is grpc.StatusCode.UNIMPLEMENTED
     assert lro_emulator.problems == []
@@ -235,9 +222,9 @@ def test_a_method_the_profile_lacks_is_unimplemented_whatever_the_request_holds(
 
 @pytest.mark.parametrize("rpc", RPCS)
 def test_bytes_that_are_not_the_request_message_are_invalid_argument(
-    lro_emulator: Emulator, channel: grpc.Channel, rpc: str
+    lro_emulator: Emulator, grpc_channel: grpc.Channel, rpc: str
 ) -> None:
-    error = failure(lambda: channel.unary_unary(f"{SERVICE}/{rpc}")(b"\xff\xff"))
+    error = failure(lambda: grpc_channel.unary_unary(f"{SERVICE}/{rpc}")(b"\xff\xff"))
 
     assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert f"google.longrunning.{rpc}Request" in error.details()
@@ -249,9 +236,9 @@ def test_bytes_that_are_not_the_request_message_are_invalid_argument(
 
 @pytest.mark.parametrize("path", [f"{SERVICE}/Nope", "/some.Other/Method"])
 def test_an_unknown_method_is_unimplemented_and_says_what_is_served(
-    lro_emulator: Emulator, channel: grpc.Channel, path: str
+    lro_emulator: Emulator, grpc_channel: grpc.Channel, path: str
 ) -> None:
-    error = failure(lambda: channel.unary_unary(path)(b""))
+    error = failure(lambda: grpc_channel.unary_unary(path)(b""))
 
     assert error.code() is grpc.StatusCode.UNIMPLEMENTED
     assert path in error.details()

@@ -18,6 +18,7 @@ import importlib.metadata
 import inspect
 import json
 import pathlib
+import re
 import sys
 from collections.abc import Iterable, Mapping
 
@@ -156,6 +157,26 @@ def test_the_checks_see_what_they_look_for() -> None:
         assert "rest.app" in imports_of("core._layout_probe")[0]
     finally:
         type_only.unlink()
+
+
+def test_the_readme_shows_every_module_where_it_is() -> None:
+    """The README's "How it is built" tree names each module under its folder, and nothing that does not exist."""
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    tree = section.split("```", 2)[1]
+    shown: set[str] = set()
+    folder = ""
+    for line in tree.splitlines()[1:]:
+        indent = len(line) - len(line.lstrip())
+        names = re.split(r"\s{2,}", line.strip())[0].split(", ")  # "cli.py, demo.py   the command line ..."
+        for name in names:
+            if name.endswith("/"):
+                folder = name.rstrip("/")
+            elif name.endswith(".py") and name != "__init__.py":
+                shown.add(name.removesuffix(".py") if indent == 2 else f"{folder}.{name.removesuffix('.py')}")
+
+    actual = {m for m in modules() if not m.endswith("__init__") and m not in LAYERS}
+    assert shown == actual
 
 
 def installed_editable() -> bool:

@@ -21,13 +21,17 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from werkzeug.test import Client
 
-from lro_emulator import Emulator
-from lro_emulator.rest.openapi import openapi_document
-from lro_emulator.wire.codes import Code
-from lro_emulator.wire.routes import ALL_ROUTES, CONTROL_ROUTES, ROUTES, Route
-from lro_emulator.wire.validation import load_schemas
+from lro_emulator import Code, Emulator
+from lro_emulator.rest.openapi import openapi_document  # internal: the document builder and the route table under test
+from lro_emulator.wire.routes import (  # internal: the document builder and the route table under test
+    ALL_ROUTES,
+    CONTROL_ROUTES,
+    ROUTES,
+    Route,
+)
+from lro_emulator.wire.validation import load_schemas  # internal: the document builder and the route table under test
 
-from .conftest import struct
+from .helpers import struct
 
 JSON = dict[str, Any]
 DOCUMENT_URI = "urn:lro-emulator:openapi"

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from lro_emulator import Emulator, VirtualClock
-from lro_emulator.core.clock import Pacing
+from lro_emulator import Emulator, Pacing, VirtualClock
 
 JSON = dict[str, Any]
 NAME = "projects/p/operations/export-1"
@@ -169,7 +168,7 @@ def test_a_paced_clock_keeps_what_the_control_plane_adds() -> None:
 def test_an_operation_added_in_python_is_created_at_the_paced_clocks_current_instant() -> None:
     with Emulator(speed=3600) as paced, Emulator(manual=True) as other:
         other.add_operation(NAME)
-        first = paced.state.clock.now()
+        first = paced.clock.now()
         _, blocked = wait(other, "1s")
         op = paced.add_operation()
 

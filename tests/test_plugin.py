@@ -7,11 +7,8 @@ import time
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _users_ini(pytester: pytest.Pytester) -> None:
-    # A user's project with pytest-asyncio installed sets this, or pytest-asyncio warns at start-up.
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+# Every test here runs a user's project (the shared ``users_project`` fixture sets it up).
+pytestmark = pytest.mark.usefixtures("users_project")
 
 
 USER_TESTS = '''
@@ -209,7 +206,7 @@ def test_a_response_that_violates_its_schema_fails_the_test(pytester: pytest.Pyt
     # Simulates a bug in the emulator: the served Operation gains a key no client can parse.
     pytester.makepyfile('''
         import urllib.error, urllib.request
-        from lro_emulator.core import timeline
+        from lro_emulator.core import timeline  # internal: a core module the plugin must not import eagerly
 
         def test_client_side_passes(lro_emulator, monkeypatch):
             real_render = timeline.OperationRecord.render

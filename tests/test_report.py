@@ -22,9 +22,9 @@ from google.auth.credentials import AnonymousCredentials
 from google.protobuf import struct_pb2
 
 from lro_emulator import Emulator, EmulatorFailure
-from lro_emulator.core.calls import format_offset
+from lro_emulator.core.calls import format_offset  # internal: the offset format the report uses
 
-from .conftest import struct
+from .helpers import get_status, struct
 
 TITLE = "lro-emulator: operations, calls and faults"
 LEGEND = ("  steps: o created, m metadata, * succeeded, X failed, C cancelled; "
@@ -32,10 +32,6 @@ LEGEND = ("  steps: o created, m metadata, * succeeded, X failed, C cancelled; "
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 PARENT = "projects/test-project/locations/global"
 WIDGETS = "POST /v1/{parent=projects/*/locations/*}/widgets"
-
-
-def _get(emu: Emulator, name: str) -> int:
-    return requests.get(f"{emu.url}/v1/{name}", timeout=10).status_code
 
 
 def _until(emu: Emulator, seconds: float) -> None:
@@ -119,13 +115,13 @@ def drawn(lro_emulator: Emulator) -> tuple[Emulator, str, str, str]:
     cancelled = emu.add_operation().on_cancel("accept")
     emu.fault(rpc="GetOperation", name=failing.name, nth=5).error("UNAVAILABLE")
     emu.fault(rpc="DeleteOperation").error("INTERNAL")
-    assert _get(emu, failing.name) == 200
+    assert get_status(emu, failing.name) == 200
     _until(emu, 20)
-    assert [_get(emu, failing.name) for _ in range(3)] == [200, 200, 200]
+    assert [get_status(emu, failing.name) for _ in range(3)] == [200, 200, 200]
     _until(emu, 25)
-    assert _get(emu, failing.name) == 503
+    assert get_status(emu, failing.name) == 503
     _until(emu, 40)
-    assert _get(emu, failing.name) == 200
+    assert get_status(emu, failing.name) == 200
     _until(emu, 45)
     assert requests.post(f"{emu.url}/v1/{cancelled.name}:cancel", timeout=10).status_code == 200
     _until(emu, 59)  # a 59-second axis: column n is second n
@@ -190,7 +186,7 @@ def test_a_call_that_met_a_fault_is_marked_even_when_it_was_answered(lro_emulato
     lro_emulator.fault(rpc="GetOperation", nth=2).delay(3)
     for second in (0, 10, 20):
         _until(lro_emulator, second)
-        assert _get(lro_emulator, op.name) == 200
+        assert get_status(lro_emulator, op.name) == 200
     _until(lro_emulator, 59)
 
     block = _op_block(lro_emulator.describe(), op.name)
@@ -209,7 +205,7 @@ def test_a_fault_that_fired_often_lists_its_first_ten_instants(lro_emulator: Emu
     lro_emulator.fault(rpc="GetOperation", first=12).error("UNAVAILABLE")
     for second in range(1, 14):
         _until(lro_emulator, second)
-        _get(lro_emulator, op.name)
+        get_status(lro_emulator, op.name)
 
     text = lro_emulator.describe()
 
@@ -228,7 +224,7 @@ def test_a_long_run_of_failed_polls_still_shows_the_last_call_and_says_what_was_
     lro_emulator.fault(rpc="GetOperation").error("UNAVAILABLE")
     for second in range(50):
         _until(lro_emulator, second)
-        assert _get(lro_emulator, op.name) == 503
+        assert get_status(lro_emulator, op.name) == 503
 
     block = _op_block(lro_emulator.describe(), op.name)
 
@@ -296,10 +292,10 @@ def test_calls_naming_no_live_operation_are_summarized_as_other_calls(lro_emulat
     gone = lro_emulator.add_operation()
     assert requests.delete(f"{lro_emulator.url}/v1/{gone.name}", timeout=10).status_code == 200
     _until(lro_emulator, 3)
-    assert _get(lro_emulator, gone.name) == 404
-    assert _get(lro_emulator, f"{PARENT}/operations") == 200
-    assert _get(lro_emulator, f"{PARENT}/operations/nope") == 404
-    assert _get(lro_emulator, "nothing/here") == 404
+    assert get_status(lro_emulator, gone.name) == 404
+    assert get_status(lro_emulator, f"{PARENT}/operations") == 200
+    assert get_status(lro_emulator, f"{PARENT}/operations/nope") == 404
+    assert get_status(lro_emulator, "nothing/here") == 404
 
     text = lro_emulator.describe()
 
@@ -319,9 +315,9 @@ def test_calls_naming_no_live_operation_are_summarized_as_other_calls(lro_emulat
 def test_many_other_calls_show_their_ends_and_every_failure(lro_emulator: Emulator) -> None:
     for second in range(25):
         _until(lro_emulator, second)
-        assert _get(lro_emulator, f"{PARENT}/operations") == 200
+        assert get_status(lro_emulator, f"{PARENT}/operations") == 200
         if second == 10:
-            assert _get(lro_emulator, f"{PARENT}/operations/nope") == 404
+            assert get_status(lro_emulator, f"{PARENT}/operations/nope") == 404
 
     shown = _block(lro_emulator.describe(), "other calls")[1:]
 

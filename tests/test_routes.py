@@ -20,10 +20,10 @@ from werkzeug.test import Client, EnvironBuilder, TestResponse, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from lro_emulator import PROFILES, Emulator
-from lro_emulator.wire.routes import CONVERTER_PATTERNS, ROUTES, Route
-from lro_emulator.wire.validation import load_schemas
+from lro_emulator.wire.routes import CONVERTER_PATTERNS, ROUTES, Route  # internal: the route table under test
+from lro_emulator.wire.validation import load_schemas  # internal: the route table under test
 
-from .conftest import struct
+from .helpers import struct
 
 JSON = dict[str, Any]
 X = "projects/p/operations/x"
@@ -82,7 +82,7 @@ def _first_page_token(http: Client) -> str:
     return token
 
 
-# Each route's examples: what each client sends (wire-contract section 3). Versions and standard
+# Each route's examples: what each real client sends (the README's REST surface). Versions and standard
 # query parameters are multiplied in below.
 ROUTE_EXAMPLES: dict[str, dict[str, Case]] = {
     "get": {

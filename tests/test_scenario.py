@@ -24,7 +24,7 @@ from werkzeug.test import Client
 
 from lro_emulator import DEFAULT_START, Emulator, LoadedScenario, Scenario, ScenarioError
 
-from .conftest import STRUCT, struct
+from .helpers import STRUCT, struct
 
 JSON = dict[str, Any]
 META = "type.googleapis.com/acme.v1.ExportMetadata"
@@ -593,8 +593,7 @@ def observed(emu: Emulator) -> JSON:
         "snapshots": [op.snapshot() for op in operations],
         "polls": [op.polls for op in operations],
         "calls": list(emu.calls),
-        "http_rules": emu.state.starts.http_rules(),
-        "grpc_methods": emu.state.starts.grpc_methods(),
+        "starts": [(starter.http, starter.grpc_method) for starter in emu.starters],
         "clock": emu.clock.now(),
         "profile": emu.profile.name,
         "problems": emu.problems,
@@ -665,7 +664,7 @@ def test_the_valid_part_alone_loads(lro_emulator: Emulator, http: Client, tmp_pa
 
     assert [op.name for op in loaded.operations] == ["projects/p/operations/op-2", "projects/p/operations/fine"]
     assert [starter.rpc for starter in loaded.starters] == ["POST /v1/{parent=projects/*}/widgets"]
-    assert lro_emulator.state.starts.http_rules() == [THINGS_RULE, "POST /v1/{parent=projects/*}/widgets"]
+    assert [starter.rpc for starter in lro_emulator.starters] == [THINGS_RULE, "POST /v1/{parent=projects/*}/widgets"]
     assert loaded.operations[0].created == START + timedelta(seconds=10)
 
 
@@ -1035,12 +1034,6 @@ operations:
   - name: projects/ee/operations/export-1
     steps: [{at: 60s, done: true}]
 """
-
-
-@pytest.fixture
-def users_project(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester
 
 
 def test_the_marker_loads_a_scenario_relative_to_the_test_file(users_project: pytest.Pytester) -> None:

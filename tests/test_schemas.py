@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from importlib import resources
 from pathlib import Path
@@ -14,9 +15,13 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import lro_emulator
-from lro_emulator.wire import validation as schemas_module
-from lro_emulator.wire.codes import Code
-from lro_emulator.wire.validation import Schemas, SchemaViolation, load_schemas
+from lro_emulator import Code
+from lro_emulator.wire import validation as schemas_module  # internal: the schema loader and validator under test
+from lro_emulator.wire.validation import (  # internal: the schema loader and validator under test
+    Schemas,
+    SchemaViolation,
+    load_schemas,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = "https://lro-emulator.dev/schemas/"
@@ -476,6 +481,82 @@ def test_validators_are_built_once(schemas: Schemas, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(schemas_module, "Draft202012Validator", refuse)
     schemas.validate("operation", {"name": OP})
     assert schemas.errors("operation", {"name": 1})
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every reference jsonschema's own ``$ref`` keyword is asked to check, in order."""
+    refs: list[str] = []
+    real = schemas_module._REF
+
+    def counting(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+        refs.append(ref)
+        return real(validator, ref, instance, schema)
+
+    monkeypatch.setattr(schemas_module, "_REF", counting)
+    return refs
+
+
+def test_a_payload_a_whole_file_accepted_is_remembered(checked: list[str]) -> None:
+    """The file-level memo: a second document carrying the same payloads does not descend into any.schema.json."""
+    schemas = Schemas(installed_files(), check=False)
+    payload = {"@type": T + "google.protobuf.Duration", "value": "1.5s"}
+    schemas.validate("operation", {"name": OP, "metadata": STRUCT, "response": payload, "done": True})
+    assert checked.count("any.schema.json") == 2
+    schemas.validate("operation", {"name": OP + "-2", "metadata": payload})
+    assert checked.count("any.schema.json") == 2  # answered from the memo
+
+
+def test_a_rejected_payload_is_checked_and_reported_every_time(checked: list[str]) -> None:
+    schemas = Schemas(installed_files(), check=False)
+    bad = {"name": OP, "metadata": {"@type": T + "google.protobuf.Duration", "value": "soon"}}
+    for round_ in (1, 2):
+        with pytest.raises(SchemaViolation) as raised:
+            schemas.validate("operation", bad)
+        assert raised.value.pointer == "/metadata/value"
+        assert raised.value.rule == "pattern at duration.schema.json#/pattern"
+        assert checked.count("any.schema.json") == round_
+
+
+def test_the_memo_finds_what_plain_jsonschema_finds() -> None:
+    """Every fault a plain 2020-12 validator over the same registry finds, across files, and no other."""
+    documents = installed_files()
+    registry: Registry[Any] = Registry().with_resources(
+        (doc["$id"], DRAFT202012.create_resource(doc)) for doc in documents.values()
+    )
+    plain = Draft202012Validator(documents["operation"], registry=registry)
+    bad = {
+        "name": 1,
+        "done": "yes",
+        "metadata": {"@type": T + "google.protobuf.Duration", "value": "soon"},
+        "error": {"code": "x", "details": [info(reason=3)]},
+    }
+    schemas = Schemas(documents, check=False)
+    schemas.validate("operation", {"name": OP, "metadata": STRUCT})  # something remembered first
+    expected = {"".join(f"/{part}" for part in error.absolute_path) for error in plain.iter_errors(bad)}
+    assert {violation.pointer for violation in schemas.errors("operation", bad)} == expected
+    assert len(expected) == 6
+
+
+def test_validation_reaches_jsonschema_only_through_public_names() -> None:
+    """No ``validator._validate_reference`` or ``jsonschema._keywords``: private names change without notice."""
+    tree = ast.parse(Path(schemas_module.__file__).read_text(encoding="utf-8"))
+    private = [
+        f"line {node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and _private(node.attr)
+        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+    ]
+    private += [
+        f"line {node.lineno}: from {node.module} import ..."
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and any(map(_private, node.module.split(".")))
+    ]
+    assert private == []
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
 
 
 # -- loading ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from lro_emulator import Emulator
-from lro_emulator.wire.validation import load_schemas
+from lro_emulator.wire.validation import load_schemas  # internal: the schemas the fuzzed document is built from
 
 SCENARIO_BODIES = ["control_load", "control_create"]
 CONFIG = schemathesis.Config.from_dict({

@@ -11,7 +11,7 @@ from werkzeug.test import Client
 
 from lro_emulator import Emulator, ScriptError
 
-from .conftest import STRUCT, struct
+from .helpers import STRUCT, struct
 
 OP = "projects/p/locations/l/operations/op-1"
 

@@ -7,14 +7,23 @@ the server kept or closed it, including after requests whose body the emulator n
 from __future__ import annotations
 
 import http.client
+import inspect
 import json
+import re
 import socket
+import socketserver
 import urllib.parse
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from importlib import metadata
+from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from lro_emulator import Emulator
+from lro_emulator.rest.server import _QuietHandler  # internal
 
 
 @pytest.fixture
@@ -143,3 +152,69 @@ def test_a_content_length_that_is_not_ascii_digits_is_refused_with_an_envelope(l
     assert head.startswith(b"HTTP/1.1 400 ")
     assert json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
     assert not op.done
+
+
+def test_a_chunked_body_is_read_and_the_connection_closed_after_the_answer(lro_emulator: Emulator) -> None:
+    """Where a chunked body ends is only known by reading it: werkzeug's make_environ marks it, the handler closes."""
+    op = lro_emulator.add_operation()
+
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                            "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                            "2\r\n{}\r\n0\r\n\r\n").encode())
+
+    head, _, _ = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nConnection: close" in head
+    assert op.done
+
+
+# -- the werkzeug internals the handler is written against (pyproject.toml bounds werkzeug for them) ----------
+
+#: Each method `_QuietHandler` overrides or calls: the class below ours that defines it, and its parameters
+#: (without annotations). send_error and finish are the standard library's; werkzeug must not take them over.
+LEANED_ON: dict[str, tuple[type, list[str]]] = {
+    "run_wsgi": (WSGIRequestHandler, ["self"]),
+    "make_environ": (WSGIRequestHandler, ["self"]),
+    "connection_dropped": (WSGIRequestHandler, ["self", "error", "environ=None"]),
+    "handle": (WSGIRequestHandler, ["self"]),
+    "log": (WSGIRequestHandler, ["self", "type", "message", "*args"]),
+    "send_error": (BaseHTTPRequestHandler, ["self", "code", "message=None", "explain=None"]),
+    "finish": (socketserver.StreamRequestHandler, ["self"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LEANED_ON))
+def test_werkzeug_still_has_the_handler_methods_the_server_overrides(name: str) -> None:
+    owner, parameters = LEANED_ON[name]
+
+    defined_by = next(cls for cls in _QuietHandler.__mro__[1:] if name in vars(cls))
+    signature = inspect.signature(getattr(defined_by, name))
+
+    assert defined_by is owner, f"{name} moved to {defined_by.__qualname__}: re-read werkzeug/serving.py"
+    assert [str(parameter.replace(annotation=inspect.Parameter.empty))
+            for parameter in signature.parameters.values()] == parameters
+
+
+def test_werkzeug_sends_every_http_method_to_run_wsgi() -> None:
+    handler = object.__new__(_QuietHandler)  # __getattr__ needs no connection
+
+    for method in ("GET", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS", "BREW"):
+        assert getattr(handler, f"do_{method}") == handler.run_wsgi
+
+
+def test_werkzeug_make_server_still_takes_a_request_handler() -> None:
+    parameters = inspect.signature(make_server).parameters
+
+    assert list(parameters)[:3] == ["host", "port", "app"]
+    assert {"threaded", "request_handler"} <= set(parameters)
+
+
+def test_the_installed_werkzeug_is_within_the_bound_pyproject_declares() -> None:
+    """The signature tests above speak for the installed version; the bound says which versions that covers."""
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    line = re.search(r'^ *"(werkzeug\b[^"]*)",', pyproject, re.MULTILINE)  # (tomllib is Python 3.11+)
+    assert line is not None
+    werkzeug = Requirement(line[1])
+
+    assert werkzeug.specifier.contains(metadata.version("werkzeug"))
+    assert any(spec.operator == "<" for spec in werkzeug.specifier), "werkzeug is used beyond its public API"

@@ -25,9 +25,18 @@ from google.protobuf import json_format
 from grpc_status import rpc_status
 from werkzeug.test import Client
 
-from lro_emulator import Code, Emulator, EmulatorFailure, Operation, RpcError, ScriptError, Starter, StartRequest
+from lro_emulator import (
+    Code,
+    Emulator,
+    EmulatorFailure,
+    OperationHandle,
+    ScriptError,
+    Starter,
+    StartRequest,
+    StatusError,
+)
 
-from .conftest import struct
+from .helpers import struct
 
 JSON = dict[str, Any]
 PARENT = "projects/p/locations/l"
@@ -39,16 +48,16 @@ BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 TRANSPORTS = ("http", "grpc")
 
 
-def record(seen: list[StartRequest]) -> Callable[[Operation, StartRequest], None]:
+def record(seen: list[StartRequest]) -> Callable[[OperationHandle, StartRequest], None]:
     """A script that only remembers the requests it was handed."""
 
-    def script(op: Operation, request: StartRequest) -> None:
+    def script(op: OperationHandle, request: StartRequest) -> None:
         seen.append(request)
 
     return script
 
 
-def declare_create(emu: Emulator, script: Callable[[Operation, StartRequest], object] | None = None) -> Starter:
+def declare_create(emu: Emulator, script: Callable[[OperationHandle, StartRequest], object] | None = None) -> Starter:
     """CreateWorkflow as the Workflows API binds it, on both transports."""
     return emu.on_start(http=CREATE_RULE, body="workflow", grpc=CREATE, script=script)
 
@@ -423,7 +432,7 @@ def test_operations_routes_serve_started_operations(lro_emulator: Emulator, http
 def test_create_workflow_scenario_is_the_same_on_both_transports(lro_emulator: Emulator, transport: str) -> None:
     seen: list[StartRequest] = []
 
-    def script(op: Operation, request: StartRequest) -> None:
+    def script(op: OperationHandle, request: StartRequest) -> None:
         seen.append(request)
         workflow = {"@type": WORKFLOW, **request.message["workflow"],
                     "name": f"{request.parent}/workflows/{request.message['workflowId']}"}
@@ -468,7 +477,7 @@ def test_create_workflow_scenario_is_the_same_on_both_transports(lro_emulator: E
 def test_the_workflows_client_library_creates_and_waits_for_the_result(lro_emulator: Emulator, transport: str) -> None:
     seen: list[StartRequest] = []
 
-    def script(op: Operation, request: StartRequest) -> None:
+    def script(op: OperationHandle, request: StartRequest) -> None:
         seen.append(request)
         op.succeed(Workflow(name=f"{request.parent}/workflows/{request.message['workflowId']}", revision_id="000001"),
                    at=120)
@@ -510,10 +519,10 @@ def test_an_enum_field_reaches_the_script_by_name_on_both_transports(lro_emulato
 def test_a_script_raising_an_rpc_error_answers_it_and_creates_nothing(
     lro_emulator: Emulator, transport: str
 ) -> None:
-    def script(op: Operation, request: StartRequest) -> None:
+    def script(op: OperationHandle, request: StartRequest) -> None:
         op.succeed()
         if request.message["workflowId"] == "taken":
-            raise RpcError(Code.ALREADY_EXISTS, "workflow taken already exists")
+            raise StatusError(Code.ALREADY_EXISTS, "workflow taken already exists")
 
     starter = declare_create(lro_emulator, script)
 
@@ -538,11 +547,11 @@ def test_a_script_raising_an_rpc_error_answers_it_and_creates_nothing(
 def test_the_handle_of_an_operation_whose_start_failed_cannot_be_scripted(
     lro_emulator: Emulator, http: Client
 ) -> None:
-    handles: list[Operation] = []
+    handles: list[OperationHandle] = []
 
-    def script(op: Operation, request: StartRequest) -> None:
+    def script(op: OperationHandle, request: StartRequest) -> None:
         handles.append(op)
-        raise RpcError(Code.ALREADY_EXISTS, "taken")
+        raise StatusError(Code.ALREADY_EXISTS, "taken")
 
     lro_emulator.on_start(http=CREATE_RULE, script=script)
     assert http.post(f"/v1/{PARENT}/workflows", json={}).status_code == 409
@@ -561,7 +570,7 @@ def test_the_handle_of_an_operation_whose_start_failed_cannot_be_scripted(
     ],
 )
 def test_a_script_that_breaks_answers_internal_and_fails_the_test(
-    lro_emulator: Emulator, transport: str, script: Callable[[Operation, StartRequest], object],
+    lro_emulator: Emulator, transport: str, script: Callable[[OperationHandle, StartRequest], object],
     problem: type[Exception],
 ) -> None:
     starter = declare_create(lro_emulator, script)
@@ -821,22 +830,22 @@ def test_a_start_creates_the_operation_at_the_virtual_now(lro_emulator: Emulator
 # -- what a test's own code may do wrong inside a script -------------------------------------------------------
 
 
-def _fails_the_test(op: Operation, request: StartRequest) -> None:
+def _fails_the_test(op: OperationHandle, request: StartRequest) -> None:
     pytest.fail("a script gave up")
 
 
-def _exits(op: Operation, request: StartRequest) -> None:
+def _exits(op: OperationHandle, request: StartRequest) -> None:
     raise SystemExit(3)
 
 
-def _refuses_with_ok(op: Operation, request: StartRequest) -> None:
-    raise RpcError(Code.OK, "not an error")
+def _refuses_with_ok(op: OperationHandle, request: StartRequest) -> None:
+    raise StatusError(Code.OK, "not an error")
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("script", [_fails_the_test, _exits, _refuses_with_ok], ids=["pytest-fail", "exit", "ok"])
 def test_a_script_that_escapes_with_anything_answers_internal_and_creates_nothing(
-    lro_emulator: Emulator, transport: str, script: Callable[[Operation, StartRequest], None]
+    lro_emulator: Emulator, transport: str, script: Callable[[OperationHandle, StartRequest], None]
 ) -> None:
     declare_create(lro_emulator, script)
 
@@ -855,9 +864,9 @@ def test_a_refusal_may_carry_message_objects_as_details(lro_emulator: Emulator, 
     from google.protobuf import duration_pb2
     from google.rpc import error_details_pb2
 
-    def busy(op: Operation, request: StartRequest) -> None:
+    def busy(op: OperationHandle, request: StartRequest) -> None:
         retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=30))
-        raise RpcError(Code.UNAVAILABLE, "try later", details=[retry])
+        raise StatusError(Code.UNAVAILABLE, "try later", details=[retry])
 
     declare_create(lro_emulator, busy)
 
@@ -869,8 +878,8 @@ def test_a_refusal_may_carry_message_objects_as_details(lro_emulator: Emulator, 
 
 
 def test_a_refusal_whose_details_cannot_be_packed_is_the_tests_bug_over_grpc(lro_emulator: Emulator) -> None:
-    def refuse(op: Operation, request: StartRequest) -> None:
-        raise RpcError(Code.ABORTED, "busy", details=[{"@type": "type.googleapis.com/example.v1.Unknown", "a": 1}])
+    def refuse(op: OperationHandle, request: StartRequest) -> None:
+        raise StatusError(Code.ABORTED, "busy", details=[{"@type": "type.googleapis.com/example.v1.Unknown", "a": 1}])
 
     declare_create(lro_emulator, refuse)
 

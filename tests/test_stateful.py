@@ -37,6 +37,8 @@ from hypothesis.stateful import (
 
 from lro_emulator import Emulator, ScriptError
 
+from .helpers import STRUCT, merge_metadata
+
 JSON = dict[str, Any]
 CONTROL = "/_emulator/v1"
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -46,7 +48,6 @@ GHOST = f"{PARENTS[1]}/operations/ghost"
 PROGRESS = "type.googleapis.com/lro.test.v1.Progress"
 SUMMARY = "type.googleapis.com/lro.test.v1.Summary"
 RESULT = "type.googleapis.com/lro.test.v1.Result"
-STRUCT = "type.googleapis.com/google.protobuf.Struct"
 EMPTY = {"@type": "type.googleapis.com/google.protobuf.Empty"}
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 CODES = {"CANCELLED": 1, "NOT_FOUND": 5, "PERMISSION_DENIED": 7, "RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9,
@@ -75,19 +76,6 @@ FILTERS: dict[str, Callable[[JSON], bool]] = {
 
 
 # -- the reference model ------------------------------------------------------------------------------
-
-
-def merge(base: JSON | None, update: JSON | None) -> JSON | None:
-    """README: top-level keys merge, a key set to None is removed, an update with ``@type`` replaces the whole."""
-    if update is None:
-        return base
-    merged = {} if "@type" in update else dict(base or {})
-    for key, value in update.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def duration_ms(value: int | float | str) -> int:
@@ -138,7 +126,7 @@ def untyped_merge(spec: JSON) -> bool:
         update = step.get("metadata")
         if update is not None and "@type" not in update and metadata is None:
             return True
-        metadata = merge(metadata, update)
+        metadata = merge_metadata(metadata, update)
         if result_of(step) is not None:
             return False
     return False
@@ -215,7 +203,7 @@ class ModelOperation:
             if self.done:
                 return
             self.steps.remove(step)
-            self.metadata = merge(self.metadata, step.metadata)
+            self.metadata = merge_metadata(self.metadata, step.metadata)
             if step.result is not None:
                 self.result = step.result
                 self.steps.clear()

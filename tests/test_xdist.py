@@ -157,15 +157,6 @@ def test_passes(lro_emulator):
 '''
 
 
-@pytest.fixture
-def users_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A user's project with pytest-asyncio installed (so its loop scope is set), run as if from a fresh shell."""
-    for variable in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS"):
-        monkeypatch.delenv(variable, raising=False)  # this suite may itself run under xdist
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    return pytester
-
-
 def test_a_users_suite_passes_under_xdist_with_one_emulator_per_worker(users_project: pytest.Pytester) -> None:
     users_project.makeconftest(CONFTEST)
     users_project.makepyfile(test_rest=REST_TESTS, test_marker=MARKER_TESTS, test_grpc=GRPC_TESTS)

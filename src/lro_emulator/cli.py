@@ -13,7 +13,7 @@ from typing import TextIO
 
 from .core.calls import Call
 from .core.clock import VirtualClock
-from .core.scenario import Scenario, ScenarioError
+from .core.scenario import Scenario, ScenarioError, agreed_setting
 from .core.state import EmulatorState
 from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_START, Emulator
@@ -88,10 +88,11 @@ def _validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
     schemas = load_schemas()
     for path in files:
         try:
-            scenario = Scenario.read(path, schemas=schemas)
-            state = EmulatorState(clock=VirtualClock(scenario.start or DEFAULT_START),
-                                  profile=scenario.profile or "generic", schemas=schemas)
-            scenario.check(state)
+            scenario = Scenario.read(path)
+            profile, start = agreed_setting([scenario])
+            state = EmulatorState(clock=VirtualClock(start or DEFAULT_START), profile=profile or "generic",
+                                  schemas=schemas)
+            scenario._check(state)
         except ScenarioError as error:
             failed += 1
             print(str(error), file=err)
@@ -108,13 +109,14 @@ def _validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
 def _serve(args: argparse.Namespace) -> int:
     try:
         scenarios = [Scenario.read(path) for path in args.scenarios]
-        profile = _agreed("profile", args.profile, [(s.source, s.profile) for s in scenarios]) or "generic"
-        given = args.start
-        if given is not None:
-            given = datetime.now(timezone.utc) if given == "now" else parse_timestamp(given)
-            given = format_timestamp(given)
-        declared = [(s.source, None if s.start is None else format_timestamp(s.start)) for s in scenarios]
-        start = _agreed("start", given, declared)
+        flag = None if args.profile is None else ("--profile", args.profile)
+        agreed_setting(scenarios, profile=flag)  # a clash of profiles is reported before a malformed --start
+        given = None
+        if args.start is not None:
+            given = datetime.now(timezone.utc) if args.start == "now" else parse_timestamp(args.start)
+        agreed_profile, start = agreed_setting(scenarios, profile=flag,
+                                               start=None if given is None else ("--start", given))
+        profile = agreed_profile or "generic"
         emulator = Emulator(start=start or DEFAULT_START, profile=profile, host=args.host, port=args.port,
                             grpc_port=args.grpc_port or 0, speed=None if args.manual else args.speed,
                             manual=args.manual)
@@ -126,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
         for scenario in scenarios:
             emulator.load_scenario(scenario)
         if demo:
-            load_demo(emulator.state)
+            load_demo(emulator)
         emulator.start()
         target = None if args.grpc_port is None else emulator.start_grpc()
     except ScenarioError as error:
@@ -164,16 +166,6 @@ Press Ctrl-C to stop.""", flush=True)
         emulator.stop()
     print("lro-emulator: stopped", flush=True)
     return 0
-
-
-def _agreed(what: str, given: str | None, declared: Sequence[tuple[str, str | None]]) -> str | None:
-    """The one value of ``what`` the command line and the scenarios agree on; `ValueError` when they differ."""
-    values = [(f"--{what}", given)] if given is not None else []
-    values += [(source, value) for source, value in declared if value is not None]
-    if len({value for _, value in values}) > 1:
-        listed = ", ".join(f"{source}: {value}" for source, value in values)
-        raise ValueError(f"the {what} differs between {listed}; they must agree")
-    return values[0][1] if values else None
 
 
 def _print_call(call: Call) -> None:

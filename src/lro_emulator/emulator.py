@@ -13,9 +13,9 @@ from .core.auth import AuthPolicy
 from .core.calls import Call, CallList
 from .core.clock import Pacing, VirtualClock
 from .core.faults import Fault, FaultBuilder
-from .core.handle import Operation, Payload
+from .core.handle import OperationHandle, Payload
 from .core.report import describe
-from .core.scenario import LoadedScenario, Scenario
+from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
 from .core.state import EmulatorState
 from .rest.app import RestApp
@@ -26,7 +26,10 @@ from .wire.profiles import Profile
 from .wire.proto3_json import format_timestamp
 from .wire.validation import load_schemas
 
-__all__ = ["DEFAULT_START", "Emulator"]
+__all__ = ["DEFAULT_START", "Emulator", "WsgiApp"]
+
+#: A WSGI application: ``app(environ, start_response)`` returning the body's chunks.
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: Where the virtual clock starts unless told otherwise: fixed, so every run sees the same instants.
 DEFAULT_START = "2030-01-01T00:00:00Z"
@@ -67,9 +70,8 @@ class Emulator:
         self._observers: list[Callable[[Call], None]] = []
         self._state = self._new_state(profile)
         self._state.calls.origin = self._origin
-        self.control = ControlPlane(self)
-        """The control plane's actions as JSON in and out (what ``/_emulator/`` serves)."""
-        self._app = RestApp(lambda: self.state, self.control)
+        self._control = ControlPlane(_ControlTarget(self))
+        self._app = RestApp(self._current, self._control)
         self._http = HttpServer(self._app, host, port)
         self._host = host
         self._grpc_port = grpc_port
@@ -105,10 +107,10 @@ class Emulator:
         except ImportError as error:
             raise RuntimeError(f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})") from None
         # Before the lifecycle lock: it takes the state's lock, which a start script calling this already holds.
-        self.state.require_types()
+        self._current().require_types()
         with self._lifecycle:
             if self._grpc is None:
-                self._grpc = GrpcServer(lambda: self.state, self._host, self._grpc_port)
+                self._grpc = GrpcServer(self._current, self._host, self._grpc_port)
             self._grpc.start()
             target: str = self._grpc.target
         return target
@@ -134,7 +136,7 @@ class Emulator:
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
         return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
-                             on_call=self.report, seed=seed)
+                             on_call=self._report, seed=seed)
 
     def observe(self, observer: Callable[[Call], None]) -> None:
         """Call ``observer(call)`` for every request answered from now on, control-plane requests included.
@@ -143,8 +145,8 @@ class Emulator:
         """
         self._observers.append(observer)
 
-    def report(self, call: Call) -> None:
-        """Tell the observers of a request answered (the transports and the control plane call this)."""
+    def _report(self, call: Call) -> None:
+        """Tell the observers of a request answered (the call log and the control plane call this)."""
         for observer in list(self._observers):
             observer(call)
 
@@ -160,28 +162,33 @@ class Emulator:
         if isinstance(source, Scenario):
             scenario = source
         elif isinstance(source, Mapping):
-            scenario = Scenario.from_document(source, schemas=self._schemas)
+            scenario = Scenario.from_document(source)
         else:
-            scenario = Scenario.read(source, schemas=self._schemas)
-        state = self.state
+            scenario = Scenario.read(source)
+        state = self._current()
         profile = scenario.profile or state.profile.name
         start = scenario.start or self._origin
-        if profile == state.profile.name and start == self._origin:
-            return scenario.apply(state)
-        if not self._fresh(state):
-            now_serving = f"the {state.profile.name} profile from {format_timestamp(self._origin)}"
-            wanted = f"the {profile} profile from {format_timestamp(start)}"
-            raise scenario.error("/profile" if profile != state.profile.name else "/start",
-                                 f"the scenario is written for {wanted}, but the emulator already serves {now_serving} "
-                                 "with operations, calls or a moved clock; load it first after a reset")
+        try:
+            agreed_setting([scenario], profile=("the emulator", state.profile.name),
+                           start=("the emulator", self._origin))
+        except SettingConflict as conflict:
+            if not self._fresh(state):
+                now_serving = f"the {state.profile.name} profile from {format_timestamp(self._origin)}"
+                wanted = f"the {profile} profile from {format_timestamp(start)}"
+                raise scenario.error(conflict.pointer,
+                                     f"the scenario is written for {wanted}, but the emulator already serves "
+                                     f"{now_serving} with operations, calls or a moved clock; load it first after "
+                                     "a reset") from None
+        else:
+            return scenario._apply(state)
         fresh = self._new_state(profile, state.faults.seed)
         fresh.typed = state.typed
         fresh.auth = state.auth
-        scenario.check(fresh)  # before the clock moves, so that a fault changes nothing at all
+        scenario._check(fresh)  # before the clock moves, so that a fault changes nothing at all
         with self._clock.lock:
             self._origin = self._clock.restart(start)
             fresh.calls.origin = self._origin
-            loaded = scenario.apply(fresh, checked=True)
+            loaded = scenario._apply(fresh, checked=True)
             self._state = fresh
         return loaded
 
@@ -221,8 +228,11 @@ class Emulator:
         return self.start_grpc()
 
     @property
-    def wsgi_app(self) -> RestApp:
-        """The WSGI application, for ``werkzeug.test.Client`` tests without sockets."""
+    def wsgi_app(self) -> WsgiApp:
+        """The REST surface as a WSGI application, for ``werkzeug.test.Client`` tests without sockets.
+
+        It serves exactly what `url` serves, with the same call log, faults and credentials.
+        """
         return self._app
 
     # -- state -----------------------------------------------------------------------------------------
@@ -230,25 +240,24 @@ class Emulator:
     @property
     def clock(self) -> VirtualClock:
         """The virtual clock: ``now()``, ``advance(seconds)``, ``set(when)``."""
-        return self.state.clock
+        return self._current().clock
 
     @property
     def calls(self) -> CallList:
         """Every request answered since the last reset, in order."""
-        return self.state.calls
+        return self._current().calls
 
     @property
     def profile(self) -> Profile:
         """The service profile in force."""
-        return self.state.profile
+        return self._current().profile
 
     @property
     def problems(self) -> list[Exception]:
         """Responses that violated their schema and failures of the emulator itself, since the last reset."""
-        return list(self.state.problems)
+        return list(self._current().problems)
 
-    @property
-    def state(self) -> EmulatorState:
+    def _current(self) -> EmulatorState:
         """The current state (replaced by `reset`); with ``speed=``, its clock is caught up with real time first."""
         if self._pacing is not None:
             self._pacing.sync()
@@ -267,14 +276,14 @@ class Emulator:
 
     def add_operation(
         self, name: str | None = None, metadata: Payload | None = None, *, parent: str | None = None
-    ) -> Operation:
+    ) -> OperationHandle:
         """Create a pending operation and return its handle.
 
         Without ``name``, one is generated under ``parent`` (or the profile's default parent):
         ``{parent}/operations/op-1``, ``op-2``, ... in order, the same on every run.
         """
         __tracebackhide__ = True
-        return self.state.add_operation(name, metadata, parent=parent)
+        return self._current().add_operation(name, metadata, parent=parent)
 
     def on_start(
         self,
@@ -299,11 +308,11 @@ class Emulator:
         Each call creates an operation under the request's ``parent`` field (or the field
         ``parent`` names, or what a callable ``parent(request)`` returns), calls
         ``script(operation, request)`` (a `StartRequest`), and answers the Operation as it is then.
-        A script that raises `RpcError` makes the call fail with it. Returns the `Starter`, whose
+        A script that raises `StatusError` makes the call fail with it. Returns the `Starter`, whose
         ``operations`` and ``requests`` list what each call created and sent.
         """
         __tracebackhide__ = True
-        return self.state.declare_start(http=http, grpc=grpc, script=script, body=body,
+        return self._current().declare_start(http=http, grpc=grpc, script=script, body=body,
                                          request_type=request_type, parent=parent)
 
     def fault(
@@ -331,15 +340,20 @@ class Emulator:
         faults select a call, the one scripted first fires.
         """
         __tracebackhide__ = True
-        state = self.state
+        state = self._current()
         return FaultBuilder(state.faults, state.clock.now(), state.check_error, rpc=rpc, name=name,
                             transport=transport, nth=nth, first=first, during=during, probability=probability,
                             seed=seed)
 
     @property
+    def starters(self) -> list[Starter]:
+        """The starting methods declared since the last reset (by `on_start` or a scenario), in order."""
+        return list(self._current().starts)
+
+    @property
     def faults(self) -> list[Fault]:
         """The faults scripted since the last reset, in order; each knows the calls it ``fired`` on."""
-        return list(self.state.faults)
+        return list(self._current().faults)
 
     def require_auth(
         self,
@@ -357,21 +371,48 @@ class Emulator:
         """
         __tracebackhide__ = True
         policy = AuthPolicy.build(token, api_key, forbidden)
-        self.state.auth = policy
+        self._current().auth = policy
 
     def describe(self) -> str:
         """The report a failing test shows: each operation's timeline beside the calls, faults and problems."""
-        return describe(self.state, self._origin)
+        return describe(self._current(), self._origin)
 
-    def operation(self, name: str) -> Operation:
+    def operation(self, name: str) -> OperationHandle:
         """The handle of an existing operation."""
-        return self.state.operation(name)
+        return self._current().operation(name)
 
     @property
-    def operations(self) -> list[Operation]:
+    def operations(self) -> list[OperationHandle]:
         """Handles of every live operation, in creation order."""
-        return self.state.operations()
+        return self._current().operations()
 
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"
         return f"<Emulator {self.profile.name} {where} at {self.clock.now().isoformat()}>"
+
+
+class _ControlTarget:
+    """What the control plane drives: the emulator, through members that are not its public API."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    @property
+    def state(self) -> EmulatorState:
+        return self._emulator._current()
+
+    @property
+    def pacing(self) -> Pacing | None:
+        return self._emulator.pacing
+
+    def reset(self, *, start: datetime | str | None = None, profile: str | Profile | None = None) -> None:
+        self._emulator.reset(start=start, profile=profile)
+
+    def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any] | Scenario) -> LoadedScenario:
+        return self._emulator.load_scenario(source)
+
+    def addresses(self) -> dict[str, str]:
+        return self._emulator.addresses()
+
+    def report(self, call: Call) -> None:
+        self._emulator._report(call)

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError, ScriptError
+from ..wire.errors import ScriptError, StatusError
 
 __all__ = ["AuthPolicy"]
 
@@ -70,12 +70,12 @@ class AuthPolicy:
             raise self._unauthenticated(f"Request is missing required authentication credential: {rpc} needs "
                                         f"{kinds}.", reason="CREDENTIALS_MISSING")
         if credential in self.forbidden:
-            raise RpcError(Code.PERMISSION_DENIED, f"the caller does not have permission to call {rpc}",
+            raise StatusError(Code.PERMISSION_DENIED, f"the caller does not have permission to call {rpc}",
                            reason="IAM_PERMISSION_DENIED", metadata={"permission": rpc})
 
     @staticmethod
-    def _unauthenticated(message: str, *, reason: str) -> RpcError:
-        return RpcError(Code.UNAUTHENTICATED, message, reason=reason)
+    def _unauthenticated(message: str, *, reason: str) -> StatusError:
+        return StatusError(Code.UNAUTHENTICATED, message, reason=reason)
 
 
 def _strings(label: str, value: str | Iterable[str] | None) -> frozenset[str]:

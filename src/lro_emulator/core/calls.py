@@ -96,8 +96,8 @@ class CallList:
         #: The instant call times are shown relative to (an operation's creation), if any.
         self.origin = origin
 
-    def record(self, call: Call) -> None:
-        """Append a call (transports do this; tests read) and tell the listener, if any."""
+    def _record(self, call: Call) -> None:
+        """Append a call (the call pipeline does this; tests read) and tell the listener, if any."""
         with self._lock:
             self._calls.append(call)
         if self._listener is not None:

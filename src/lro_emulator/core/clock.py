@@ -71,7 +71,7 @@ class VirtualClock:
         with self._lock:
             return self._move(target)
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Callable[[datetime], None]) -> Callable[[], None]:
         """Call ``listener(now)`` after every move; returns a function that unsubscribes it."""
         with self._lock:
             self._listeners.append(listener)

@@ -18,14 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..wire.codes import Code, parse_code
-from ..wire.errors import RpcError, ScriptError
-from ..wire.proto3_json import format_timestamp, json_problems, parse_timestamp, to_timedelta
+from ..wire.errors import ScriptError, StatusError
+from ..wire.proto3_json import JSON, format_timestamp, json_problems, parse_timestamp, to_timedelta
 from .calls import CallList
 
-__all__ = ["Effect", "Fault", "FaultPlan", "Transport"]
+__all__ = ["Effect", "Fault", "FaultPlan"]
 
-JSON = dict[str, Any]
-Transport = str  # "http" or "grpc"
 TRANSPORTS = ("http", "grpc")
 # Statuses whose responses carry no body.
 _BODILESS = frozenset({204, 205, 304})
@@ -63,13 +61,13 @@ class Fault:
     effect: Effect
     rpc: str | None = None
     name: str | None = None
-    transport: Transport | None = None
+    transport: str | None = None  # "http" or "grpc"
     nth: int | None = None
     first: int | None = None
     during: tuple[datetime, datetime] | None = None
     probability: float | None = None
     seed: str = "0"
-    error: RpcError | None = None
+    error: StatusError | None = None
     delay: timedelta | None = None
     hang_limit: float = DEFAULT_HANG_LIMIT
     body: Any = None
@@ -81,7 +79,7 @@ class Fault:
         self._pattern = None if self.name is None else _name_pattern(self.name)
         self._random = random.Random(self.seed)
 
-    def aims_at(self, rpc: str | None, name: str | None, transport: Transport) -> bool:
+    def aims_at(self, rpc: str | None, name: str | None, transport: str) -> bool:
         """Whether a call of ``rpc`` naming ``name`` over ``transport`` is one this fault is aimed at."""
         if self.rpc is not None and rpc != self.rpc:
             return False
@@ -166,7 +164,7 @@ class FaultPlan:
         """The number the next fault will get."""
         return len(self._faults) + 1
 
-    def select(self, rpc: str | None, name: str | None, transport: Transport, now: datetime) -> Fault | None:
+    def select(self, rpc: str | None, name: str | None, transport: str, now: datetime) -> Fault | None:
         """The fault that fires on this call, if any: the first scripted among those that select it.
 
         Every fault aimed at the call counts it (and rolls its dice), whether or not an earlier
@@ -195,7 +193,7 @@ class FaultBuilder:
     """
 
     def __init__(
-        self, plan: FaultPlan, clock_now: datetime, check_error: Callable[[RpcError], None], **aim: Any
+        self, plan: FaultPlan, clock_now: datetime, check_error: Callable[[StatusError], None], **aim: Any
     ) -> None:
         __tracebackhide__ = True
         self._plan = plan
@@ -218,7 +216,7 @@ class FaultBuilder:
                 if seconds < 0:
                     raise ValueError(f"retry_delay must not be negative, got {retry_delay!r}")
                 extra.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"})
-            failure = RpcError(code, message if message is not None else _default_message(code),
+            failure = StatusError(code, message if message is not None else _default_message(code),
                                reason="INJECTED_FAULT", details=extra)
         except (TypeError, ValueError) as error:
             raise ScriptError(f"error(): {error}") from None

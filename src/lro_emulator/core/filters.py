@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..wire.codes import parse_code
+from ..wire.errors import LroEmulatorError
 
 __all__ = ["FilterError", "compile_filter"]
 
@@ -36,7 +37,7 @@ _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "*": "*"}
 
 
-class FilterError(ValueError):
+class FilterError(LroEmulatorError, ValueError):
     """Bad filter: the message says what is wrong and where, ``position`` is the character offset.
 
     ``position`` is None when the fault is the filter as a whole (e.g. its length).

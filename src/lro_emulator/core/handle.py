@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..wire.codes import Code, parse_code
 from ..wire.errors import ScriptError
-from ..wire.proto3_json import to_timedelta
+from ..wire.proto3_json import JSON, to_timedelta
 from ..wire.protobuf import json_of
 from ..wire.validation import SchemaViolation
 from .calls import OperationCalls
@@ -21,12 +21,11 @@ if TYPE_CHECKING:
     from .clock import VirtualClock
     from .store import OperationStore
 
-__all__ = ["EMPTY_RESPONSE", "Operation"]
+__all__ = ["EMPTY_RESPONSE", "Host", "OperationHandle"]
 
 #: What a successful operation answers when the test gives no response (google.protobuf.Empty).
 EMPTY_RESPONSE = {"@type": "type.googleapis.com/google.protobuf.Empty"}
 
-JSON = dict[str, Any]
 Seconds = float | int | timedelta
 #: A JSON object, or a protobuf or proto-plus message (packed as an ``Any``: its fields plus ``@type``).
 Payload = Mapping[str, Any] | Any
@@ -46,7 +45,7 @@ class Host(Protocol):
         """`ScriptError` unless the Operation ``document`` packs into protobuf messages."""
 
 
-class Operation:
+class OperationHandle:
     """A scripted operation. Every method returns the handle, so steps chain.
 
     Times (``at=``) are seconds or a `timedelta` after the operation was created, on the virtual
@@ -98,7 +97,7 @@ class Operation:
 
     def update(
         self, *, metadata: Payload, at: Seconds | None = None, after_polls: int | None = None
-    ) -> Operation:
+    ) -> OperationHandle:
         """Change metadata (merged key by key; a key set to None is removed)."""
         __tracebackhide__ = True
         return self._script(StepKind.UPDATE, at, after_polls, metadata=metadata)
@@ -110,7 +109,7 @@ class Operation:
         at: Seconds | None = None,
         after_polls: int | None = None,
         metadata: Payload | None = None,
-    ) -> Operation:
+    ) -> OperationHandle:
         """Become done with ``response`` (an Any with ``@type``; google.protobuf.Empty when omitted)."""
         __tracebackhide__ = True
         payload = self._payload("any", EMPTY_RESPONSE if response is None else response, "/response")
@@ -125,7 +124,7 @@ class Operation:
         at: Seconds | None = None,
         after_polls: int | None = None,
         metadata: Payload | None = None,
-    ) -> Operation:
+    ) -> OperationHandle:
         """Become done with an error: ``code`` by name or number, a message, and detail messages."""
         __tracebackhide__ = True
         try:
@@ -151,7 +150,7 @@ class Operation:
         code: str | int | Code = Code.FAILED_PRECONDITION,
         message: str = "The operation cannot be cancelled.",
         metadata: Payload | None = None,
-    ) -> Operation:
+    ) -> OperationHandle:
         """How CancelOperation is answered.
 
         ``"accept"`` (the default): the operation becomes done with CANCELLED ``after`` a virtual
@@ -212,7 +211,7 @@ class Operation:
         *,
         metadata: Mapping[str, Any] | None,
         result: tuple[str, JSON] | None = None,
-    ) -> Operation:
+    ) -> OperationHandle:
         __tracebackhide__ = True
         if at is not None and after_polls is not None:
             raise ScriptError(f"{kind.value}(): give at= or after_polls=, not both")
@@ -252,7 +251,7 @@ class Operation:
         return self
 
     def __repr__(self) -> str:
-        return f"<Operation {self.name!r} done={self._record.done} polls={self._record.polls}>"
+        return f"<OperationHandle {self.name!r} done={self._record.done} polls={self._record.polls}>"
 
 
 def checked_payload(state: Host, schema: str | None, value: object, pointer: str) -> JSON:

@@ -1,7 +1,7 @@
 """google.longrunning.Operations: the five RPCs, independent of any transport.
 
 Transports parse a request into plain arguments, call one method here, and translate the answer or
-the `RpcError` back. Everything the service answers is checked against the JSON Schemas first.
+the `StatusError` back. Everything the service answers is checked against the JSON Schemas first.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError
+from ..wire.errors import StatusError
 from ..wire.profiles import Profile
+from ..wire.proto3_json import JSON
 from ..wire.validation import Schemas, SchemaViolation
 from .clock import Pacing, VirtualClock
 from .filters import FilterError, compile_filter
@@ -23,7 +23,6 @@ from .timeline import OperationRecord
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "MAX_WAIT_TIMEOUT", "OperationsService"]
 
-JSON = dict[str, Any]
 
 #: How long WaitOperation waits when the request gives no timeout.
 DEFAULT_WAIT_TIMEOUT = timedelta(seconds=60)
@@ -82,14 +81,14 @@ class OperationsService:
         """ListOperations: the operations of one collection that match ``filter_text``, one page at a time."""
         self.require("ListOperations")
         if not self.profile.accepts_parent(parent):
-            raise RpcError(
+            raise StatusError(
                 Code.NOT_FOUND,
                 f"{parent or '(empty)'!s} is not a collection the {self.profile.name} profile lists operations of; "
                 f"it lists {' and '.join(self.profile.parent_patterns)}",
                 reason="UNKNOWN_PARENT",
             )
         if return_partial_success and not self.profile.cross_collection:
-            raise RpcError(
+            raise StatusError(
                 Code.UNIMPLEMENTED,
                 f"returnPartialSuccess is not supported by the {self.profile.name} profile",
                 reason="PARTIAL_SUCCESS_UNSUPPORTED",
@@ -98,7 +97,7 @@ class OperationsService:
         try:
             matches = compile_filter(filter_text)
         except FilterError as error:
-            raise RpcError.bad_request(str(error), field="filter", reason="INVALID_FILTER") from None
+            raise StatusError.bad_request(str(error), field="filter", reason="INVALID_FILTER") from None
         after = PageToken.decode(page_token, parent=parent, filter_text=filter_text) if page_token else 0
         with self.lock:
             now = self.clock.now()
@@ -148,14 +147,14 @@ class OperationsService:
         """
         self.require("WaitOperation")
         if timeout is not None and timeout < timedelta(0):
-            raise RpcError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
+            raise StatusError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
                                        field="timeout")
         with self.lock:
             record = self._lookup(name)
             try:
                 deadline = self.clock.after(min(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout, MAX_WAIT_TIMEOUT))
             except ValueError:
-                raise RpcError(Code.OUT_OF_RANGE, "the virtual clock is within a day of the end of the calendar "
+                raise StatusError(Code.OUT_OF_RANGE, "the virtual clock is within a day of the end of the calendar "
                                "(year 9999); waiting would run past it", reason="CLOCK_AT_END") from None
             if self.pacing is None:
                 while not record.done:
@@ -193,7 +192,7 @@ class OperationsService:
             # A little past the instant, so that the next sync reaches it.
             self.clock.wait_for_move(min(left, until + 0.001) if until is not None else left)
         if record.deleted:
-            raise RpcError(Code.NOT_FOUND, f"operation {record.name!r} was deleted while the wait was blocked",
+            raise StatusError(Code.NOT_FOUND, f"operation {record.name!r} was deleted while the wait was blocked",
                            reason="OPERATION_NOT_FOUND", metadata={"name": record.name})
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -202,7 +201,7 @@ class OperationsService:
         """UNIMPLEMENTED unless the profile offers ``rpc``."""
         if not self.profile.offers(rpc):
             offered = ", ".join(sorted(self.profile.rpcs))
-            raise RpcError(
+            raise StatusError(
                 Code.UNIMPLEMENTED,
                 f"{rpc} is not offered by the {self.profile.name} profile, which has {offered}",
                 reason="METHOD_NOT_OFFERED",
@@ -215,7 +214,7 @@ class OperationsService:
             # from_http_json clients address an operation as "operations/{its full name}".
             record = self.store.find(name[len("operations/"):])
         if record is None:
-            raise RpcError(Code.NOT_FOUND, self._not_found_message(name), reason="OPERATION_NOT_FOUND",
+            raise StatusError(Code.NOT_FOUND, self._not_found_message(name), reason="OPERATION_NOT_FOUND",
                            metadata={"name": name})
         record.settle(self.clock.now())
         return record
@@ -250,7 +249,7 @@ class OperationsService:
             self.schemas.validate(schema, document)
         except SchemaViolation as violation:
             self._on_violation(violation)
-            raise RpcError(
+            raise StatusError(
                 Code.INTERNAL,
                 f"the emulator produced a response that violates its schema: {violation}",
                 reason="RESPONSE_SCHEMA_VIOLATION",

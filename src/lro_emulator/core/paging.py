@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import re
 
-from ..wire.errors import RpcError
+from ..wire.errors import StatusError
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "PageToken", "page_size"]
 
@@ -26,7 +26,7 @@ def page_size(requested: int | None) -> int:
     if requested is None or requested == 0:
         return DEFAULT_PAGE_SIZE
     if requested < 0:
-        raise RpcError.bad_request(
+        raise StatusError.bad_request(
             f"pageSize must not be negative (got {requested}); use 0 or omit it for the default of "
             f"{DEFAULT_PAGE_SIZE}",
             field="pageSize",
@@ -60,7 +60,7 @@ class PageToken:
             with contextlib.suppress(binascii.Error, ValueError):  # not base64 or not ASCII: not one of ours
                 match = _TOKEN.fullmatch(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii"))
         if match is None:
-            raise RpcError.bad_request(
+            raise StatusError.bad_request(
                 f"pageToken {token!r} is not a token this service issued; pass the nextPageToken of the "
                 "previous page unchanged, or omit it for the first page",
                 field="pageToken",
@@ -68,7 +68,7 @@ class PageToken:
             )
         after, binding = match.groups()
         if binding != cls._binding(parent, filter_text):
-            raise RpcError.bad_request(
+            raise StatusError.bad_request(
                 "pageToken was issued for a different parent or filter; repeat the same parent and filter "
                 "on every page, or start again without a token",
                 field="pageToken",

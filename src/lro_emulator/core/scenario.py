@@ -15,34 +15,42 @@ import functools
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
-from ..wire.errors import ScriptError
-from ..wire.proto3_json import json_problems, parse_timestamp, to_timedelta
-from ..wire.validation import Schemas, load_schemas
+from ..wire.errors import LroEmulatorError, ScriptError
+from ..wire.proto3_json import JSON, format_timestamp, json_pointer, json_problems, parse_timestamp, to_timedelta
+from ..wire.validation import load_schemas
 from .auth import AuthPolicy
 from .clock import VirtualClock
 from .faults import Fault, FaultBuilder
 
 if TYPE_CHECKING:
-    from .handle import Operation
+    from .handle import OperationHandle
     from .starts import Starter, StartRequest
     from .state import EmulatorState
 
-__all__ = ["YAML_MEDIA_TYPES", "LoadedScenario", "Problem", "Scenario", "ScenarioError"]
+__all__ = [
+    "YAML_MEDIA_TYPES",
+    "LoadedScenario",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioProblem",
+    "SettingConflict",
+    "agreed_setting",
+]
 
 #: Media types under which the control plane accepts a scenario in YAML.
 YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 #: Enough faults to fix in one go; more would bury the first ones.
 _MAX_PROBLEMS = 20
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_T = TypeVar("_T")
 
-JSON = dict[str, Any]
 
 
 class _Loader(yaml.SafeLoader):  # type: ignore[misc]
@@ -77,7 +85,7 @@ _YAML_KINDS = {list: "a list", str: "a string", int: "a number", float: "a numbe
 
 
 @dataclasses.dataclass(frozen=True)
-class Problem:
+class ScenarioProblem:
     """One fault of a scenario: where (a JSON pointer, and the line when known) and what."""
 
     pointer: str
@@ -91,9 +99,9 @@ class Problem:
 
 
 class ScenarioError(ScriptError):
-    """A scenario with faults; nothing of it was loaded. ``problems`` lists each `Problem`."""
+    """A scenario with faults; nothing of it was loaded. ``problems`` lists each `ScenarioProblem`."""
 
-    def __init__(self, source: str, problems: Sequence[Problem], *, total: int | None = None) -> None:
+    def __init__(self, source: str, problems: Sequence[ScenarioProblem], *, total: int | None = None) -> None:
         self.source = source
         self.problems = list(problems)
         count = len(self.problems) if total is None else total
@@ -109,7 +117,7 @@ class ScenarioError(ScriptError):
 class LoadedScenario:
     """What loading a scenario created: the operations' handles and the declared starting methods."""
 
-    operations: list[Operation]
+    operations: list[OperationHandle]
     starters: list[Starter]
     faults: list[Fault] = dataclasses.field(default_factory=list)
 
@@ -125,39 +133,41 @@ class Scenario:
     # -- reading ---------------------------------------------------------------------------------
 
     @classmethod
-    def read(cls, path: str | os.PathLike[str], *, schemas: Schemas | None = None) -> Scenario:
+    def read(cls, path: str | os.PathLike[str]) -> Scenario:
         """Read and check a scenario file (YAML, or JSON, which YAML also reads)."""
         source = os.fspath(path)
         try:
             with open(source, "rb") as file:
                 raw = file.read()
         except OSError as error:
-            raise ScenarioError(source, [Problem("", f"cannot read the file: {error.strerror or error}")]) from None
-        return cls.from_text(raw, source, schemas=schemas)
+            problem = ScenarioProblem("", f"cannot read the file: {error.strerror or error}")
+            raise ScenarioError(source, [problem]) from None
+        return cls.from_text(raw, source)
 
     @classmethod
-    def from_text(cls, raw: bytes | str, source: str = "<scenario>", *, schemas: Schemas | None = None) -> Scenario:
+    def from_text(cls, raw: bytes | str, source: str = "<scenario>") -> Scenario:
         """Parse and check a scenario given as YAML or JSON text."""
         document, lines = _parse(raw, source)
-        return cls._checked(document, source, lines, schemas)
+        return cls._checked(document, source, lines)
 
     @classmethod
     def from_document(
-        cls, document: Mapping[str, Any], source: str = "<scenario>", *, schemas: Schemas | None = None
+        cls, document: Mapping[str, Any], source: str = "<scenario>"
     ) -> Scenario:
         """Check a scenario given as data (what ``json.load`` or ``yaml.safe_load`` returns)."""
         if not isinstance(document, Mapping):
-            raise ScenarioError(source, [Problem("", f"a scenario is an object, not {type(document).__name__}")])
+            problem = ScenarioProblem("", f"a scenario is an object, not {type(document).__name__}")
+            raise ScenarioError(source, [problem])
         copied = dict(document)
-        problems = [Problem(where, message) for where, message in json_problems(copied)]
+        problems = [ScenarioProblem(where, message) for where, message in json_problems(copied)]
         if problems:
             raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
-        return cls._checked(json.loads(json.dumps(copied)), source, {}, schemas)
+        return cls._checked(json.loads(json.dumps(copied)), source, {})
 
     @classmethod
-    def _checked(cls, document: JSON, source: str, lines: Mapping[str, int], schemas: Schemas | None) -> Scenario:
+    def _checked(cls, document: JSON, source: str, lines: Mapping[str, int]) -> Scenario:
         scenario = cls(document, source, lines)
-        violations = (schemas or load_schemas()).errors("scenario", document)
+        violations = load_schemas().errors("scenario", document)
         if violations:
             raise scenario._error([(v.pointer, v.message) for v in violations],
                                   [_unexpected_key(v.pointer, v.message) for v in violations])
@@ -187,7 +197,7 @@ class Scenario:
 
     # -- applying ----------------------------------------------------------------------------------
 
-    def check(self, state: EmulatorState) -> None:
+    def _check(self, state: EmulatorState) -> None:
         """Play the scenario onto a scratch copy of ``state``'s setting: everything scripting would refuse.
 
         Operation names already taken in ``state`` are faults too, so a scenario that passes this
@@ -215,13 +225,13 @@ class Scenario:
                 with self._at(base):
                     _play_timeline(operation, template, functools.partial(self._under, base), initial_metadata=True)
 
-    def apply(self, state: EmulatorState, *, checked: bool = False) -> LoadedScenario:
+    def _apply(self, state: EmulatorState, *, checked: bool = False) -> LoadedScenario:
         """Create the scenario's operations and declare its starts in ``state``, all or nothing.
 
         It is checked first, unless ``checked`` says `check` just passed on a state of the same setting.
         """
         if not checked:
-            self.check(state)
+            self._check(state)
         with state.lock:
             store_mark, starts_mark = state.store.checkpoint(), state.starts.checkpoint()
             faults_mark, auth = state.faults.checkpoint(), state.auth
@@ -235,7 +245,7 @@ class Scenario:
                 raise
 
     def _play(self, state: EmulatorState) -> LoadedScenario:
-        operations: list[Operation] = []
+        operations: list[OperationHandle] = []
         for index, spec in enumerate(self.document.get("operations", [])):
             base = f"/operations/{index}"
             where = next((f"/{key}" for key in ("name", "parent") if key in spec), "")
@@ -306,7 +316,7 @@ class Scenario:
     def _error(self, faults: Sequence[tuple[str, str]], near: Sequence[str] = ()) -> ScenarioError:
         """The error of ``faults`` (pointer, message); ``near`` may name a more precise pointer for each line."""
         lines = [self._line(near[i] if i < len(near) else pointer) for i, (pointer, _) in enumerate(faults)]
-        problems = [Problem(pointer, message, line)
+        problems = [ScenarioProblem(pointer, message, line)
                     for (pointer, message), line in zip(faults, lines, strict=True)][:_MAX_PROBLEMS]
         return ScenarioError(self.source, problems, total=len(faults))
 
@@ -320,13 +330,59 @@ class Scenario:
             pointer = pointer.rsplit("/", 1)[0]
 
 
+class SettingConflict(LroEmulatorError, ValueError):
+    """Scenarios, or a scenario and a setting already made, name different profiles or clock starts.
+
+    ``field`` is ``"profile"`` or ``"start"``; ``values`` lists who named what, as (who, value written out).
+    """
+
+    def __init__(self, field: str, values: Sequence[tuple[str, str]]) -> None:
+        listed = ", ".join(f"{who}: {value}" for who, value in values)
+        super().__init__(f"the {field} differs between {listed}; they must agree")
+        self.field = field
+        self.values = list(values)
+
+    @property
+    def pointer(self) -> str:
+        """Where a scenario names the field: ``/profile`` or ``/start``."""
+        return json_pointer(self.field)
+
+
+def agreed_setting(
+    scenarios: Iterable[Scenario],
+    *,
+    profile: tuple[str, str] | None = None,
+    start: tuple[str, datetime] | None = None,
+) -> tuple[str | None, datetime | None]:
+    """The profile and clock start ``scenarios`` are written for; each None when no one names it.
+
+    ``profile`` and ``start``, as (who set it, value), are settled already: the command line's flags, or what
+    an emulator serves; the scenarios must name the same, and they are what is returned when given.
+    `SettingConflict` names the first field anyone disagrees on, the profile before the start.
+    """
+    scenarios = list(scenarios)
+    profiles = [profile] if profile is not None else []
+    profiles += [(scenario.source, scenario.profile) for scenario in scenarios if scenario.profile is not None]
+    starts = [start] if start is not None else []
+    for scenario in scenarios:
+        if (own := scenario.start) is not None:
+            starts.append((scenario.source, own))
+    return _agreed("profile", profiles, str), _agreed("start", starts, format_timestamp)
+
+
+def _agreed(field: str, values: Sequence[tuple[str, _T]], spell: Callable[[_T], str]) -> _T | None:
+    if len({value for _, value in values}) > 1:
+        raise SettingConflict(field, [(who, spell(value)) for who, value in values])
+    return values[0][1] if values else None
+
+
 class _TemplateScript:
     """The script of a scenario's starting method: the same timeline on every operation it starts."""
 
     def __init__(self, template: Mapping[str, Any]) -> None:
         self._template = template
 
-    def __call__(self, operation: Operation, request: StartRequest) -> None:
+    def __call__(self, operation: OperationHandle, request: StartRequest) -> None:
         _play_timeline(operation, self._template, initial_metadata=True)
 
     def __repr__(self) -> str:
@@ -334,7 +390,7 @@ class _TemplateScript:
 
 
 def _play_timeline(
-    operation: Operation,
+    operation: OperationHandle,
     spec: Mapping[str, Any],
     located: Callable[[str], Any] | None = None,
     *,
@@ -400,7 +456,7 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            raise ScenarioError(source, [Problem("", f"the file is not UTF-8 text: {error}")]) from None
+            raise ScenarioError(source, [ScenarioProblem("", f"the file is not UTF-8 text: {error}")]) from None
     else:
         text = raw
     loader = _Loader(text)
@@ -410,12 +466,12 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part)
-        raise ScenarioError(source, [Problem("", message or str(error), None if mark is None else mark.line + 1)]) \
-            from None
+        problem = ScenarioProblem("", message or str(error), None if mark is None else mark.line + 1)
+        raise ScenarioError(source, [problem]) from None
     except yaml.YAMLError as error:
-        raise ScenarioError(source, [Problem("", str(error))]) from None
+        raise ScenarioError(source, [ScenarioProblem("", str(error))]) from None
     except RecursionError:
-        raise ScenarioError(source, [Problem("", "the document is nested too deeply")]) from None
+        raise ScenarioError(source, [ScenarioProblem("", "the document is nested too deeply")]) from None
     finally:
         loader.dispose()
     lines: dict[str, int] = {}
@@ -423,9 +479,10 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
         _index_lines(node, "", lines)
     if not isinstance(document, dict):
         kind = "empty" if document is None else f"{_YAML_KINDS.get(type(document), 'a value')}, not an object"
-        raise ScenarioError(source, [Problem("", f"a scenario is an object (a YAML mapping); this document is {kind}",
-                                             lines.get(""))])
-    problems = [Problem(where, message, _nearest(lines, where)) for where, message in json_problems(document)]
+        problem = ScenarioProblem("", f"a scenario is an object (a YAML mapping); this document is {kind}",
+                                  lines.get(""))
+        raise ScenarioError(source, [problem])
+    problems = [ScenarioProblem(where, message, _nearest(lines, where)) for where, message in json_problems(document)]
     if problems:
         raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
     return document, lines
@@ -436,18 +493,18 @@ def _index_lines(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
-                child = pointer + "/" + key.value.replace("~", "~0").replace("/", "~1")
+                child = pointer + json_pointer(key.value)
                 lines[child] = key.start_mark.line + 1  # the key's line is where a person looks for the field
                 _index_lines(value, child, lines)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, f"{pointer}/{index}", lines)
+            _index_lines(item, pointer + json_pointer(index), lines)
 
 
 def _unexpected_key(pointer: str, message: str) -> str:
     """For "('bogus' was unexpected)", the pointer of that key: its line is the one to show."""
     found = re.search(r"\('([^']*)'(?:, '[^']*')* (?:was|were) unexpected\)", message)
-    return pointer if found is None else pointer + "/" + found.group(1).replace("~", "~0").replace("/", "~1")
+    return pointer if found is None else pointer + json_pointer(found.group(1))
 
 
 def _nearest(lines: Mapping[str, int], pointer: str) -> int | None:

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..wire.errors import ScriptError
+from ..wire.proto3_json import JSON
+from ..wire.routes import TEMPLATE_SEGMENT
 
 if TYPE_CHECKING:
-    from .handle import Operation
+    from .handle import OperationHandle
 
 __all__ = ["HTTP_METHODS", "HttpRule", "StartRequest", "StartTable", "Starter", "parse_grpc_method"]
 
-JSON = dict[str, Any]
 
 #: The HTTP methods a google.api.http rule can bind.
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -29,8 +30,6 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _FIELD_PATH = re.compile(rf"{_IDENT}(?:\.{_IDENT})*")
 _LITERAL = re.compile(r"[A-Za-z0-9_.~\-$]+")
-# One path segment of a resource name: no slash, and no colon (a colon starts the custom verb).
-_SEGMENT = r"[^/:]+"
 _GRPC_METHOD = re.compile(rf"/?((?:{_IDENT}\.)*{_IDENT})\.({_IDENT})/({_IDENT})")
 
 
@@ -146,9 +145,9 @@ def _split_segments(text: str, template: str) -> list[str]:
 
 def _segment_regex(segment: str, template: str) -> str:
     if segment == "*":
-        return _SEGMENT
+        return TEMPLATE_SEGMENT
     if segment == "**":
-        return rf"{_SEGMENT}(?:/{_SEGMENT})*"
+        return rf"{TEMPLATE_SEGMENT}(?:/{TEMPLATE_SEGMENT})*"
     if not _LITERAL.fullmatch(segment):
         raise ScriptError(f"{segment!r} in the path template {template!r} is not '*', '**' or a literal")
     return re.escape(segment)
@@ -185,7 +184,7 @@ class StartRequest:
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
-Script = Callable[["Operation", StartRequest], object]
+Script = Callable[["OperationHandle", StartRequest], object]
 ParentOf = Callable[[StartRequest], str]
 
 
@@ -198,7 +197,7 @@ class Starter:
     request_type: Any
     script: Script | None
     parent: str | ParentOf = "parent"
-    operations: list[Operation] = dataclasses.field(default_factory=list)
+    operations: list[OperationHandle] = dataclasses.field(default_factory=list)
     requests: list[StartRequest] = dataclasses.field(default_factory=list)
 
     @property
@@ -247,6 +246,9 @@ class StartTable:
         table = StartTable()
         table._starters = list(self._starters)
         return table
+
+    def __iter__(self) -> Iterator[Starter]:
+        return iter(list(self._starters))
 
     def __len__(self) -> int:
         return len(self._starters)

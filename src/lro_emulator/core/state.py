@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError, ScriptError
+from ..wire.errors import ScriptError, StatusError
 from ..wire.profiles import Profile, get_profile
 from ..wire.protobuf import message_class, pack_problem
 from ..wire.routes import RESERVED_PREFIXES
@@ -17,13 +17,31 @@ from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
 from .faults import FaultPlan
-from .handle import Operation, Payload, checked_payload
+from .handle import OperationHandle, Payload, checked_payload
 from .operations import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
 from .timeline import cancel_step
 
-__all__ = ["EmulatorState"]
+__all__ = ["BoundedCache", "EmulatorState"]
+
+
+class BoundedCache:
+    """A memo of at most ``entries`` values, emptied when full (a poll's working set refills it at once)."""
+
+    def __init__(self, entries: int) -> None:
+        self._entries = entries
+        self._values: dict[Any, Any] = {}
+
+    def get(self, key: Any) -> Any:
+        """The value remembered for ``key``, or None."""
+        return self._values.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        """Remember ``value`` for ``key``."""
+        if len(self._values) >= self._entries:
+            self._values.clear()
+        self._values[key] = value
 
 
 class EmulatorState:
@@ -56,6 +74,9 @@ class EmulatorState:
         self.pacing = pacing
         #: Whether scripted payloads must pack into protobuf messages (set once gRPC serves this state).
         self.typed = False
+        # What the transports remember between calls (matched routes, encoded answers): built from this
+        # state, so they go with it on reset.
+        self._caches: dict[str, BoundedCache] = {}
         self.service = OperationsService(
             store=self.store,
             clock=self.clock,
@@ -67,7 +88,7 @@ class EmulatorState:
 
     def add_operation(
         self, name: str | None = None, metadata: Payload | None = None, *, parent: str | None = None
-    ) -> Operation:
+    ) -> OperationHandle:
         """Create a pending operation (see `Emulator.add_operation`)."""
         __tracebackhide__ = True
         profile = self.profile
@@ -93,7 +114,7 @@ class EmulatorState:
             if name is None:
                 name = self.store.new_name(collection)
             record = self.store.add(name, self.clock.now(), payload)
-        return Operation(self, record)
+        return OperationHandle(self, record)
 
     def parent_problem(self, parent: object) -> str | None:
         """Why operations cannot be created under ``parent``, or None."""
@@ -109,24 +130,24 @@ class EmulatorState:
     def start(self, starter: Starter, request: StartRequest) -> dict[str, Any]:
         """Serve one call of a starting method: a new operation, scripted; its Operation JSON.
 
-        A script that raises `RpcError` makes the call fail with it; any other exception is a bug
+        A script that raises `StatusError` makes the call fail with it; any other exception is a bug
         of the test, answered INTERNAL and recorded as a problem. Either way the operation is not
         created (what the script did to other operations or the clock stays done).
         """
         parent = self._parent_of(starter, request)
         field = starter.parent if isinstance(starter.parent, str) else "parent"
         if parent is None:
-            raise RpcError.bad_request(f"the request has no {field} field: it names the collection the operation is "
+            raise StatusError.bad_request(f"the request has no {field} field: it names the collection the operation is "
                                        "created in", field=field, reason="INVALID_PARENT")
         problem = self.parent_problem(parent)
         if problem:
-            raise RpcError.bad_request(f"the request's parent: {problem}", field=field, reason="INVALID_PARENT")
+            raise StatusError.bad_request(f"the request's parent: {problem}", field=field, reason="INVALID_PARENT")
         assert isinstance(parent, str)  # parent_problem accepts strings only
         request = dataclasses.replace(request, parent=parent)
         with self.lock:
             mark = self.store.checkpoint()
             record = self.store.add(self.store.new_name(parent), self.clock.now(), None)
-            operation = Operation(self, record)
+            operation = OperationHandle(self, record)
             try:
                 if starter.script is not None:
                     starter.script(operation, request)
@@ -134,7 +155,7 @@ class EmulatorState:
                 document = self.service.render(record)
                 if request.transport == "grpc" or self.typed:
                     self.check_packs(document, record.name)
-            except RpcError:
+            except StatusError:
                 self.store.rollback(mark)
                 raise
             except BaseException as error:  # pytest.fail() and sys.exit() in a script too: never a dead thread
@@ -156,10 +177,10 @@ class EmulatorState:
             raise self._test_bug(starter, "parent=", error) from None
         return value
 
-    def _test_bug(self, starter: Starter, what: str, error: BaseException) -> RpcError:
+    def _test_bug(self, starter: Starter, what: str, error: BaseException) -> StatusError:
         """A failure of the test's own code while serving a start: INTERNAL, and a problem that fails the test."""
         self.problems.append(error if isinstance(error, Exception) else RuntimeError(repr(error)))
-        return RpcError(Code.INTERNAL, f"the {what} of {starter.rpc} raised {error!r}", reason="START_SCRIPT_FAILED")
+        return StatusError(Code.INTERNAL, f"the {what} of {starter.rpc} raised {error!r}", reason="START_SCRIPT_FAILED")
 
     def declare_start(
         self,
@@ -201,6 +222,13 @@ class EmulatorState:
         return starter
 
     # -- what the transports ask ------------------------------------------------------------------
+
+    def cache(self, name: str, entries: int) -> BoundedCache:
+        """The transports' memo called ``name`` (made on first use), which lives as long as this state."""
+        found = self._caches.get(name)
+        if found is None:
+            found = self._caches.setdefault(name, BoundedCache(entries))
+        return found
 
     def call_name(self, name: str | None) -> str | None:
         """The name a call is logged under: from_http_json clients say ``operations/{name}`` for ``name``.
@@ -257,7 +285,7 @@ class EmulatorState:
                     self._check_error_packs(fault.error)
             self.typed = True
 
-    def check_error(self, error: RpcError) -> None:
+    def check_error(self, error: StatusError) -> None:
         """`ScriptError` unless a scripted error answers a valid AIP-193 envelope (and, once gRPC serves, packs)."""
         __tracebackhide__ = True
         try:
@@ -268,7 +296,7 @@ class EmulatorState:
         if self.typed:
             self._check_error_packs(error)
 
-    def _check_error_packs(self, error: RpcError) -> None:
+    def _check_error_packs(self, error: StatusError) -> None:
         __tracebackhide__ = True
         status = {"code": int(error.code), "message": error.message, "details": error.details}
         problem = pack_problem({"name": "fault", "done": True, "error": status})
@@ -282,18 +310,18 @@ class EmulatorState:
         if problem:
             raise ScriptError(f"operation {name!r} cannot be served over gRPC: {problem}")
 
-    def operation(self, name: str) -> Operation:
+    def operation(self, name: str) -> OperationHandle:
         """The handle of an existing operation; `KeyError` naming what exists otherwise."""
         with self.lock:
             record = self.store.find(name)
             if record is None:
                 raise KeyError(f"no operation named {name!r}; the emulator has {self.store.names()[:10]}")
-            return Operation(self, record)
+            return OperationHandle(self, record)
 
-    def operations(self) -> list[Operation]:
+    def operations(self) -> list[OperationHandle]:
         """Handles of every live operation, in creation order."""
         with self.lock:
-            return [Operation(self, record) for record in self.store]
+            return [OperationHandle(self, record) for record in self.store]
 
 
 def _request_class(request_type: str | type) -> Any:

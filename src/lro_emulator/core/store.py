@@ -104,6 +104,7 @@ class OperationStore:
         With ``wildcards``, a ``-`` segment in the parent matches any (AIP-159 cross-collection reads).
         """
         if wildcards and "-" in parent.split("/"):
+            # Any segment at all, not NAME_SEGMENT: stored parents were judged when their operations were created.
             pattern = re.compile("/".join("[^/]+" if seg == "-" else re.escape(seg) for seg in parent.split("/")))
             candidates = self._order
             matches: Callable[[OperationRecord], bool] = lambda r: pattern.fullmatch(r.parent) is not None  # noqa: E731

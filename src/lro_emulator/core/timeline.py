@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError, ScriptError
+from ..wire.errors import ScriptError, StatusError
+from ..wire.proto3_json import JSON
 
 __all__ = ["CANCELLED_MESSAGE", "CancelMode", "CancelPolicy", "OperationRecord", "Step", "Transition", "cancel_step"]
 
 CANCELLED_MESSAGE = "The operation was cancelled."
 
-JSON = dict[str, Any]
 
 
 class StepKind(str, enum.Enum):
@@ -265,7 +265,7 @@ class OperationRecord:
             return
         policy = self.cancel_policy
         if policy.mode is CancelMode.REFUSE:
-            raise RpcError(policy.code, policy.message, reason="CANCEL_REFUSED", metadata={"operation": self.name})
+            raise StatusError(policy.code, policy.message, reason="CANCEL_REFUSED", metadata={"operation": self.name})
         if policy.mode is CancelMode.IGNORE or self.cancel_requested:
             return
         self.cancel_requested = True

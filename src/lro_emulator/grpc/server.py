@@ -21,12 +21,12 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from ..core.calls import Call
-from ..core.faults import Effect, Fault
+from ..core.faults import Effect
+from ..core.pipeline import Arrival, Target, run_call
 from ..core.starts import StartRequest
 from ..core.state import EmulatorState
 from ..wire.codes import Code
-from ..wire.errors import RpcError
+from ..wire.errors import StatusError
 from ..wire.profiles import RPCS
 from ..wire.protobuf import pack_problem, register_common_types
 
@@ -38,9 +38,6 @@ OPERATIONS_SERVICE = "google.longrunning.Operations"
 # Text limits that keep a status, sent twice (grpc-message and grpc-status-details-bin), under grpcio's 8 KiB.
 _TEXT_LIMIT = 1000
 _DETAIL_TEXT_LIMIT = 500
-
-# The reason of the DEADLINE_EXCEEDED a delay beyond the client's deadline ends a call with.
-_DEADLINE_PASSED = "INJECTED_DELAY_PAST_DEADLINE"
 
 _REQUESTS: dict[str, type[Message]] = {
     "GetOperation": operations_pb2.GetOperationRequest,
@@ -110,66 +107,66 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
 
     def _serve(self, method: str, raw: bytes, context: grpc.ServicerContext) -> bytes:
         state = self._state()
-        arrived = state.clock.now()
         headers = {key.lower(): value if isinstance(value, str) else value.hex()
                    for key, value in context.invocation_metadata()}
-        rpc: str | None = None
-        name: str | None = None
-        body: dict[str, Any] | None = None
-        failure: RpcError | None = None
-        fault: Fault | None = None
-        payload = b""
-        try:
-            service, _, short = method.lstrip("/").rpartition("/")
-            starter = state.starts.by_grpc_method(method)
-            if service == OPERATIONS_SERVICE and short in RPCS:
-                rpc = short
-                # A method the service lacks is UNIMPLEMENTED whatever the request holds.
-                state.service.require(rpc)
-                request = _decode(_REQUESTS[rpc], raw)
-                body = _as_json(request)
-                name = state.call_name(request.name)
-                fault = _admit(state, rpc, name, headers)
-                if fault is None or fault.effect.serves:
-                    payload = self._call(state, rpc, request).SerializeToString()
-            elif starter is not None:
-                rpc = starter.rpc
-                request = _decode(starter.request_type, raw)
-                body = _as_json(request)
-                if body is None:
-                    raise RpcError.bad_request(f"the request is not a valid {request.DESCRIPTOR.full_name}: a value "
-                                               "is out of range for its type", field="request")
-                fault = _admit(state, rpc, None, headers)
-                if fault is None or fault.effect.serves:
-                    document = state.start(starter, StartRequest("grpc", rpc, body, headers=headers))
-                    name = document["name"]
-                    payload = _message(state, document, operations_pb2.Operation).SerializeToString()
-            else:
-                declared = "".join(f", {m}" for m in state.starts.grpc_methods())
-                raise RpcError(
-                    Code.UNIMPLEMENTED,
-                    f"{method} is not served here; this emulator serves {OPERATIONS_SERVICE}/"
-                    f"{{{','.join(RPCS)}}}{declared}; declare a method that starts operations with "
-                    "emu.on_start(grpc=...)",
-                    reason="METHOD_NOT_FOUND",
-                )
-        except Exception as error:  # no call may end in a traceback or a bare UNKNOWN
-            failure = error if isinstance(error, RpcError) else _emulator_bug(state, error)
-        if fault is not None:
-            failure, payload = _spoil(state, fault, context, failure, payload)
-        code = Code.OK if failure is None else failure.code
-        call = Call(rpc=rpc, method="POST", path=method, name=name, status=code.http_status, code=code.name,
-                    time=arrived, transport="grpc", headers=headers, body=body, fault=fault)
-        # Logged before any hold, so that a test sees the call as soon as its client gives up.
-        state.calls.record(call)
-        if fault is not None:
-            fault.fired.record(call)
-            expired = failure is not None and failure.reason == _DEADLINE_PASSED
-            if not expired:  # when the deadline passed, the clock has moved to it already
-                _hold(state, fault, context)
+        read: list[dict[str, Any] | None] = [None]  # the request as proto3 JSON, for the call log, once decoded
+        outcome = run_call(state, Arrival("grpc", "POST", method, headers),
+                           lambda: self._route(state, method, raw, headers, read), _CallLink(context),
+                           body=lambda: read[0])
+        fault, failure = outcome.fault, outcome.failure
         if failure is not None:
             context.abort_with_status(rpc_status.to_status(_status(state, failure)))
+        payload = outcome.result or b""
+        if fault is not None and fault.effect is Effect.MALFORMED:
+            return b"\x0f" + payload  # wire type 7 does not exist: no message decodes it
+        if fault is not None and fault.effect is Effect.TRUNCATE:
+            return payload[:-1] if payload else b"\x08"  # the last field loses its last byte
         return payload
+
+    def _route(
+        self, state: EmulatorState, method: str, raw: bytes, headers: dict[str, str], read: list[Any]
+    ) -> Target[bytes]:
+        """What the call asks for: an Operations method or a declared start; UNIMPLEMENTED for anything else."""
+        service, _, short = method.lstrip("/").rpartition("/")
+        if service == OPERATIONS_SERVICE and short in RPCS:
+            decoded: list[Any] = []
+
+            def locate() -> str | None:
+                decoded.append(_decode(_REQUESTS[short], raw))
+                read[0] = _as_json(decoded[0])
+                return state.call_name(decoded[0].name)
+
+            return Target(short, lambda: self._call(state, short, decoded[0]).SerializeToString(), locate=locate,
+                          operations=True)
+        starter = state.starts.by_grpc_method(method)
+        if starter is None:
+            declared = "".join(f", {m}" for m in state.starts.grpc_methods())
+            raise StatusError(
+                Code.UNIMPLEMENTED,
+                f"{method} is not served here; this emulator serves {OPERATIONS_SERVICE}/"
+                f"{{{','.join(RPCS)}}}{declared}; declare a method that starts operations with "
+                "emu.on_start(grpc=...)",
+                reason="METHOD_NOT_FOUND",
+            )
+        request: list[dict[str, Any]] = []
+
+        def decode() -> None:
+            message = _decode(starter.request_type, raw)
+            body = read[0] = _as_json(message)
+            if body is None:
+                raise StatusError.bad_request(f"the request is not a valid {message.DESCRIPTOR.full_name}: a value "
+                                           "is out of range for its type", field="request")
+            request.append(body)
+
+        created: list[str] = []
+
+        def start() -> bytes:
+            document = state.start(starter, StartRequest("grpc", starter.rpc, request[0], headers=headers))
+            created.append(document["name"])
+            payload: bytes = _message(state, document, operations_pb2.Operation).SerializeToString()
+            return payload
+
+        return Target(starter.rpc, start, locate=lambda: decode(), names=lambda _: created[0] if created else None)
 
     @staticmethod
     def _call(state: EmulatorState, rpc: str, request: Any) -> Message:
@@ -195,57 +192,27 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return _message(state, service.wait_operation(request.name, timeout), operations_pb2.Operation)
 
 
-def _admit(state: EmulatorState, rpc: str, name: str | None, headers: dict[str, str]) -> Fault | None:
-    """Check the caller's credentials (when required), then pick the fault that fires on this call, if any."""
-    if state.auth is not None:
-        state.auth.check(rpc, headers, {})
-    return state.faults.select(rpc, name, "grpc", state.clock.now())
+class _CallLink:
+    """A gRPC call: it shares its connection, so a fault cannot drop it; its deadline is known."""
 
+    can_drop = False
 
-def _spoil(
-    state: EmulatorState, fault: Fault, context: grpc.ServicerContext, failure: RpcError | None, payload: bytes
-) -> tuple[RpcError | None, bytes]:
-    """What a fault makes of a call's outcome on gRPC: ``(error to end the call with, or None; bytes to send)``.
+    def __init__(self, context: grpc.ServicerContext) -> None:
+        self._context = context
+        self._ended: threading.Event | None = None
 
-    A call cannot drop its own connection here, so ``reset`` and ``disconnect`` end it UNAVAILABLE,
-    which is how a gRPC client reports a lost connection.
-    """
-    effect = fault.effect
-    if effect is Effect.ERROR:
-        return fault.error, b""
-    if effect is Effect.RESET:
-        return RpcError(Code.UNAVAILABLE, "Connection reset by peer (injected by lro-emulator before the call was "
-                        "served)", reason="INJECTED_FAULT"), b""
-    if effect is Effect.DISCONNECT:
-        return RpcError(Code.UNAVAILABLE, "Socket closed (injected by lro-emulator after the call was served)",
-                        reason="INJECTED_FAULT"), b""
-    if effect is Effect.DELAY:
-        assert fault.delay is not None
-        remaining = context.time_remaining()  # real seconds left of the client's deadline; grpcio keeps real time
-        if state.pacing is None and remaining is not None and remaining < fault.delay.total_seconds():
-            # The client gives up at its deadline, before the answer comes: what its own timer would report.
-            state.pass_time(timedelta(seconds=remaining), gone=lambda: False)
-            return RpcError(Code.DEADLINE_EXCEEDED, f"Deadline Exceeded (lro-emulator delayed the answer by "
-                            f"{fault.delay.total_seconds():g}s; the call's deadline was {remaining:.3g}s away)",
-                            reason=_DEADLINE_PASSED), b""
-    if failure is not None:
-        return failure, b""
-    if effect is Effect.MALFORMED:
-        return None, b"\x0f" + payload  # wire type 7 does not exist: no message decodes it
-    if effect is Effect.TRUNCATE:
-        return None, payload[:-1] if payload else b"\x08"  # the last field loses its last byte
-    return None, payload
+    def gone(self, wait: float) -> bool:
+        if wait <= 0:
+            return not self._context.is_active()
+        if self._ended is None:
+            self._ended = threading.Event()
+            if not self._context.add_callback(self._ended.set):  # called when the client cancels or its deadline passes
+                return True  # the call has ended already
+        return self._ended.wait(wait)
 
-
-def _hold(state: EmulatorState, fault: Fault, context: grpc.ServicerContext) -> None:
-    """Hold the answer as a delay or a hang says; grpcio ends the call itself if the client's deadline passes."""
-    if fault.effect is Effect.DELAY:
-        assert fault.delay is not None
-        state.pass_time(fault.delay, gone=lambda: not context.is_active())
-    elif fault.effect is Effect.HANG:
-        ended = threading.Event()
-        if context.add_callback(ended.set):  # called when the client cancels or its deadline passes
-            ended.wait(fault.hang_limit)
+    def time_left(self) -> float | None:
+        remaining: float | None = self._context.time_remaining()  # real seconds; grpcio keeps real time
+        return remaining
 
 
 def _decode(kind: Any, raw: bytes) -> Message:
@@ -253,7 +220,7 @@ def _decode(kind: Any, raw: bytes) -> Message:
         message: Message = kind.FromString(raw)
     except (DecodeError, ValueError) as error:
         name = kind.DESCRIPTOR.full_name
-        raise RpcError.bad_request(f"the request is not a valid {name}: {error}", field="request") from None
+        raise StatusError.bad_request(f"the request is not a valid {name}: {error}", field="request") from None
     return message
 
 
@@ -271,7 +238,7 @@ def _timeout(duration: Any) -> timedelta:
     seconds, nanos = duration.seconds, duration.nanos
     mixed_signs = (seconds < 0 < nanos) or (nanos < 0 < seconds)
     if not -10**9 < nanos < 10**9 or mixed_signs or abs(seconds) > 315_576_000_000:
-        raise RpcError.bad_request(f"timeout is not a valid Duration (seconds={seconds}, nanos={nanos})",
+        raise StatusError.bad_request(f"timeout is not a valid Duration (seconds={seconds}, nanos={nanos})",
                                    field="timeout")
     return timedelta(seconds=seconds, microseconds=nanos / 1000)
 
@@ -286,20 +253,15 @@ def _message(state: EmulatorState, document: dict[str, Any], kind: type[Message]
         reasons = [f"{op.get('name')!r}: {problem}" for op in operations if (problem := pack_problem(op))]
         error = RuntimeError(f"cannot serve over gRPC: {'; '.join(reasons) or document}")
         state.problems.append(error)
-        raise RpcError(Code.INTERNAL, str(error), reason="UNPACKABLE_PAYLOAD") from None
+        raise StatusError(Code.INTERNAL, str(error), reason="UNPACKABLE_PAYLOAD") from None
     return message
 
 
-def _emulator_bug(state: EmulatorState, error: Exception) -> RpcError:
-    state.problems.append(error)  # answered INTERNAL, and it fails the test
-    return RpcError(Code.INTERNAL, f"the emulator failed on this call: {error!r}", reason="EMULATOR_BUG")
-
-
-def _status(state: EmulatorState, error: RpcError) -> status_pb2.Status:
+def _status(state: EmulatorState, error: StatusError) -> status_pb2.Status:
     """The google.rpc.Status of an error, its details packed as ``Any`` and its text clipped to fit a trailer.
 
     grpcio refuses trailing metadata over 8 KiB, and a message may echo a request's long filter or
-    name. Details that cannot be packed (a test's own RpcError naming an unregistered type) are the
+    name. Details that cannot be packed (a test's own StatusError naming an unregistered type) are the
     test's bug: recorded, and the call is answered INTERNAL with no details.
     """
     try:

@@ -20,13 +20,14 @@ from werkzeug.routing import BaseConverter, Map, Rule
 from werkzeug.wrappers import Request
 
 from ..core.calls import Call
-from ..core.faults import Effect, Fault
+from ..core.faults import Effect
+from ..core.pipeline import Arrival, Target, checked_failure, emulator_bug, run_call
 from ..core.scenario import YAML_MEDIA_TYPES
 from ..core.starts import Starter, StartRequest, set_field
 from ..core.state import EmulatorState
 from ..wire.codes import Code
-from ..wire.errors import RpcError
-from ..wire.proto3_json import camel_case, parse_duration
+from ..wire.errors import LroEmulatorError, StatusError
+from ..wire.proto3_json import JSON, camel_case, parse_duration
 from ..wire.protobuf import canonical_json
 from ..wire.routes import (
     ALL_ROUTES,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_BODY_BYTES", "RestApp", "error_envelope"]
 
-JSON = dict[str, Any]
 #: Request bodies larger than this are refused before they are read.
 MAX_BODY_BYTES = 1 << 20
 
@@ -76,7 +76,7 @@ _ENCODING_CACHE_BYTES = 65536
 _BODY_KEY = "lro_emulator.body"
 
 
-class DroppedConnection(ConnectionResetError):
+class DroppedConnection(LroEmulatorError, ConnectionResetError):
     """Raised to drop the client's connection instead of finishing its answer (the server carries it out).
 
     ``reset=True`` aborts it (a TCP RST); ``reset=False`` closes it (a FIN), e.g. after part of a body.
@@ -87,7 +87,7 @@ class DroppedConnection(ConnectionResetError):
         self.reset = reset
 
 
-def error_envelope(error: RpcError) -> JSON:
+def error_envelope(error: StatusError) -> JSON:
     """The AIP-193 body of an error: HTTP status in ``code``, the code's name in ``status``."""
     return error.envelope()
 
@@ -111,11 +111,6 @@ class RestApp:
                 "control_calls": lambda request: control.calls(_query(request, _QUERY["control_calls"])),
                 "control_reset": lambda request: control.reset(_control_body(request)),
             }
-        # werkzeug's matcher costs more than the rest of a poll together, and a polling client asks for
-        # the same path hundreds of times. Routing is a pure function of the method and the path, so
-        # successful matches are remembered (a cache of the route table, not emulator state).
-        self._matched: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-        self._encodings: dict[int, tuple[Any, bytes]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         kept = _path_keeping_encoded_slashes(environ)
@@ -123,159 +118,106 @@ class RestApp:
             environ["PATH_INFO"] = kept
         request = Request(environ)
         request.max_content_length = MAX_BODY_BYTES
+        if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
+            # The test harness's own calls: answered, never logged as calls of the client under test.
+            return self._control_call(environ, start_response, request)
         state = self._state()
-        arrived = state.clock.now()
-        rpc: str | None = None
-        name: str | None = None
-        fault: Fault | None = None
-        headers = _headers(environ)
-        try:
-            if request.method == "HEAD":
-                # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
-                raise MethodNotAllowed(valid_methods=["GET", "POST", "DELETE"])
-            try:
-                endpoint, args = self._match(environ)
-            except (NotFound, MethodNotAllowed) as miss:
-                if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-                    # A harness's typo under the control prefix is not a call of the client under test.
-                    return self._control_call(environ, start_response, request, None, miss)
-                found = state.starts.match_http(request.method, request.path)
-                if found is None:
-                    raise miss from None
-                starter, variables = found
-                rpc = starter.rpc
-                fault = self._admit(state, request, rpc, None, headers, arrived)
-                if fault is None or fault.effect.serves:
-                    document = self._start(state, request, starter, variables)
-                    name = document["name"]
-            else:
-                if endpoint in _CONTROL_ENDPOINTS:
-                    # The test harness's own calls: answered, never logged as calls of the client under test.
-                    return self._control_call(environ, start_response, request, endpoint)
-                rpc = _RPC_OF[endpoint]
-                if endpoint in _OPERATIONS_ENDPOINTS:
-                    name = state.call_name(args.get("name") if rpc != "ListOperations" else args.get("parent", ""))
-                    # A method the service lacks is UNIMPLEMENTED whatever the request holds.
-                    state.service.require(rpc)
-                fault = self._admit(state, request, rpc, name, headers, arrived)
-                if fault is None or fault.effect.serves:
-                    document = getattr(self, f"on_{endpoint}")(state, request, **args)
-            status, code = 200, Code.OK
-        except Exception as error:  # no request may produce a traceback or a bare 500
-            failure = self._as_rpc_error(state, request, error)
-            document, status, code = error_envelope(failure), failure.code.http_status, failure.code
-        if fault is not None and not fault.effect.serves:
-            document, status, code = self._instead(fault)
-        if status != 200 and (fault is None or fault.effect not in (Effect.RESPOND, Effect.RESET)):
-            document, status, code = self._checked_envelope(state, document, status, code)
-        call = Call(
-            rpc=rpc,
-            method=request.method,
-            path=request.path,
-            name=name,
-            status=0 if fault is not None and fault.effect is Effect.RESET else status,
-            code=code.name,
-            time=arrived,
-            headers=headers,
-            query=dict(request.args.items()) if environ.get("QUERY_STRING") else {},
-            body=request.environ.get(_BODY_KEY),
-            fault=fault,
-        )
-        # Logged before any hold, so that a test sees the call as soon as its client gives up.
-        state.calls.record(call)
+        query = dict(request.args.items()) if environ.get("QUERY_STRING") else {}
+        arrival = Arrival("http", request.method, request.path, _headers(environ), query)
+        outcome = run_call(state, arrival, lambda: self._route(state, request), _SocketLink(environ),
+                           body=lambda: environ.get(_BODY_KEY),
+                           failure_of=lambda error: _http_failure(state, request, error))
+        fault, failure = outcome.fault, outcome.failure
+        status = outcome.call.status
+        if fault is not None and fault.effect is Effect.RESPOND:
+            return _spoiled(environ, start_response, fault.body, status, fault.effect)
+        document = outcome.result if failure is None else failure.envelope()
         if fault is None:
-            return _respond_bytes(environ, start_response, self._encoded(document), status)
-        fault.fired.record(call)
-        self._spoil_time(state, environ, fault)
+            return _respond_bytes(environ, start_response, self._encoded(state, document), status)
         return _spoiled(environ, start_response, document, status, fault.effect)
 
-    def _encoded(self, document: Any) -> bytes:
+    def _route(self, state: EmulatorState, request: Request) -> Target[Any]:
+        """What the request asks for: an Operations method, a declared start, or a document of ours."""
+        if request.method == "HEAD":
+            # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
+            raise MethodNotAllowed(valid_methods=["GET", "POST", "DELETE"])
+        try:
+            endpoint, args = self._match(state, request.environ)
+        except (NotFound, MethodNotAllowed) as miss:
+            found = state.starts.match_http(request.method, request.path)
+            if found is None:
+                raise miss from None
+            starter, variables = found
+            return Target(starter.rpc, lambda: self._start(state, request, starter, variables),
+                          names=lambda document: document["name"])
+        rpc = _RPC_OF[endpoint]
+        handler = getattr(self, f"on_{endpoint}")
+        target: Target[Any] = Target(rpc, lambda: handler(state, request, **args),
+                                     public=rpc == "GetDiscoveryDocument")
+        if endpoint in _OPERATIONS_ENDPOINTS:
+            target.operations = True
+            target.name = state.call_name(args.get("name") if rpc != "ListOperations" else args.get("parent", ""))
+        return target
+
+    @staticmethod
+    def _encoded(state: EmulatorState, document: Any) -> bytes:
         """``document`` as compact JSON bytes; an Operation served again unchanged is encoded once.
 
         The service hands out the same rendered object until the operation's state changes (and
         nobody mutates it), so its identity is a key; the object is kept beside its bytes so that
         the identity cannot be reused while remembered.
         """
-        found = self._encodings.get(id(document))
+        encodings = state.cache("rest.encodings", _CACHE_ENTRIES)
+        found = encodings.get(id(document))
         if found is not None and found[0] is document:
-            return found[1]
+            return bytes(found[1])
         payload = json.dumps(document, separators=(",", ":")).encode()
         # Operations only (other answers are built anew), and not the rare huge one.
         if isinstance(document, dict) and "name" in document and len(payload) <= _ENCODING_CACHE_BYTES:
-            if len(self._encodings) >= _CACHE_ENTRIES:
-                self._encodings.clear()
-            self._encodings[id(document)] = (document, payload)
+            encodings.put(id(document), (document, payload))
         return payload
 
-    def _match(self, environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    @staticmethod
+    def _match(state: EmulatorState, environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The endpoint and arguments of the request's route; NotFound or MethodNotAllowed if none."""
+        # werkzeug's matcher costs more than the rest of a poll together, and a polling client asks for
+        # the same path hundreds of times: successful matches are remembered, for the state's life.
+        matched = state.cache("rest.routes", _CACHE_ENTRIES)
         key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
-        found = self._matched.get(key)
+        found = matched.get(key)
         if found is None:
             endpoint, args = URL_MAP.bind_to_environ(environ).match()
             found = (str(endpoint), dict(args))
             if len(key[1]) <= _MATCH_CACHE_PATH:  # a very long path is rarely polled twice
-                if len(self._matched) >= _CACHE_ENTRIES:
-                    self._matched.clear()
-                self._matched[key] = found
+                matched.put(key, found)
         return found[0], dict(found[1])
 
-    @staticmethod
-    def _admit(
-        state: EmulatorState, request: Request, rpc: str, name: str | None, headers: Mapping[str, str], now: Any
-    ) -> Fault | None:
-        """Check the caller's credentials (when required), then pick the fault that fires on this call, if any."""
-        if state.auth is not None and rpc != "GetDiscoveryDocument":  # discovery documents are public
-            state.auth.check(rpc, headers, request.args)
-        return state.faults.select(rpc, name, "http", now)
-
-    @staticmethod
-    def _instead(fault: Fault) -> tuple[Any, int, Code]:
-        """What a fault answers in place of serving the call."""
-        if fault.effect is Effect.ERROR:
-            assert fault.error is not None
-            return error_envelope(fault.error), fault.error.code.http_status, fault.error.code
-        if fault.effect is Effect.RESPOND:
-            return fault.body, fault.status, Code.OK if fault.status < 300 else _code_of_status(fault.status)
-        return {}, 0, Code.UNAVAILABLE  # reset: nothing is answered; a client reads it as unavailable
-
-    @staticmethod
-    def _spoil_time(state: EmulatorState, environ: dict[str, Any], fault: Fault) -> None:
-        """Hold the answer as a delay or a hang says (the connection stays open meanwhile)."""
-        if fault.effect is Effect.DELAY:
-            assert fault.delay is not None
-            state.pass_time(fault.delay, gone=lambda: _client_gone(environ, 0))
-        elif fault.effect is Effect.HANG:
-            _client_gone(environ, fault.hang_limit)
-
     def _control_call(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        request: Request,
-        endpoint: str | None,
-        miss: HTTPException | None = None,
+        self, environ: dict[str, Any], start_response: Callable[..., Any], request: Request
     ) -> Iterable[bytes]:
-        """Serve a control-plane request (``endpoint`` None: one that matched no control route, ``miss`` says how)."""
+        """Serve a request under the control prefix; it is reported to observers, never logged as a call."""
         state = self._state()
+        rpc = None
         try:
             if self._control is None:
-                raise RpcError(Code.UNIMPLEMENTED, "this application has no control plane", reason="NO_CONTROL_PLANE")
-            if isinstance(miss, MethodNotAllowed):
-                raise miss
-            if endpoint is None:
+                raise StatusError(Code.UNIMPLEMENTED, "this application has no control plane",
+                                  reason="NO_CONTROL_PLANE")
+            if request.method == "HEAD":
+                raise MethodNotAllowed(valid_methods=["GET", "POST"])
+            try:
+                endpoint, _ = self._match(state, environ)
+                if endpoint not in _CONTROL_ENDPOINTS:
+                    raise NotFound()
+            except NotFound:
                 routes = "; ".join(f"{route.method} {route.template}" for route in CONTROL_ROUTES)
-                raise RpcError(Code.NOT_FOUND, f"the control plane has no {request.method} {request.path}; "
-                                               f"its routes are: {routes}", reason="ROUTE_NOT_FOUND")
-            document = self._control_handlers[endpoint](request)
-            status = 200
-            code = Code.OK
+                raise StatusError(Code.NOT_FOUND, f"the control plane has no {request.method} {request.path}; "
+                                               f"its routes are: {routes}", reason="ROUTE_NOT_FOUND") from None
+            rpc = _RPC_OF[endpoint]
+            document, status, code = self._control_handlers[endpoint](request), 200, Code.OK
         except Exception as error:
-            failure = self._as_rpc_error(state, request, error)
-            document, status, code = self._checked_envelope(state, error_envelope(failure), failure.code.http_status,
-                                                            failure.code)
+            failure = checked_failure(state, _http_failure(state, request, error) or emulator_bug(state, error))
+            document, status, code = failure.envelope(), failure.code.http_status, failure.code
         if self._control is not None:
-            rpc = None if endpoint is None else _RPC_OF[endpoint]
             self._control.report(Call(rpc=rpc, method=request.method, path=request.path, name=None,
                                       status=status, code=code.name, time=state.clock.now()))
         return _respond(environ, start_response, document, status)
@@ -293,7 +235,7 @@ class RestApp:
         query = _query(request, _QUERY["list_global"])
         # Vertex's discovery document declares a `name` parameter on the global list; it can only be empty.
         if query.get("name"):
-            raise RpcError.bad_request(f"GET /{version}/operations lists the global collection, so name must be "
+            raise StatusError.bad_request(f"GET /{version}/operations lists the global collection, so name must be "
                                        f"empty, not {query['name']!r}; list a collection at "
                                        f"/{version}/{{name}}/operations", field="name")
         return _list(state, "", query)
@@ -312,13 +254,13 @@ class RestApp:
         query = _query(request, _QUERY["wait"])
         body = _body(state, request, "wait-operation-request", name)
         if "timeout" in query and "timeout" in body:
-            raise RpcError.bad_request("timeout was given both in the query and in the body; give it once",
+            raise StatusError.bad_request("timeout was given both in the query and in the body; give it once",
                                        field="timeout")
         text = body.get("timeout", query.get("timeout"))
         try:
             timeout = None if text is None else parse_duration(text)
         except ValueError as error:
-            raise RpcError.bad_request(f"timeout: {error}", field="timeout") from None
+            raise StatusError.bad_request(f"timeout: {error}", field="timeout") from None
         return state.service.wait_operation(name, timeout)
 
     def on_discovery(self, state: EmulatorState, request: Request) -> JSON:
@@ -341,7 +283,7 @@ class RestApp:
         message: JSON = {}
         body = _body(state, request, None, None) if rule.body is not None else None
         if rule.body is None and request.get_data(cache=True).strip():
-            raise RpcError.bad_request(f"{rule.text} takes no request body", field="body")
+            raise StatusError.bad_request(f"{rule.text} takes no request body", field="body")
         if rule.body == "*" and body:
             message.update(body)
         for key in request.args:
@@ -349,7 +291,7 @@ class RestApp:
                 continue
             values = request.args.getlist(key)
             if len(values) > 1:
-                raise RpcError.bad_request(f"query parameter {key!r} was given more than once", field=key)
+                raise StatusError.bad_request(f"query parameter {key!r} was given more than once", field=key)
             set_field(message, ".".join(camel_case(part) for part in key.split(".")), values[0])
         if rule.body not in (None, "*") and body:
             set_field(message, rule.body, body)
@@ -361,49 +303,49 @@ class RestApp:
                 message = canonical_json(starter.request_type, message)
             except ValueError as error:
                 kind = starter.request_type.DESCRIPTOR.full_name
-                raise RpcError.bad_request(f"the request is not a valid {kind}: {error}", field="body") from None
+                raise StatusError.bad_request(f"the request is not a valid {kind}: {error}", field="body") from None
         headers = {key.lower(): value for key, value in request.headers.items()}
         return state.start(starter, StartRequest("http", rule.text, message, headers=headers))
 
-    # -- helpers -------------------------------------------------------------------------------------
+class _SocketLink:
+    """A REST call's connection: its own, so a fault can drop it; the client sends no deadline."""
 
-    @staticmethod
-    def _as_rpc_error(state: EmulatorState, request: Request, error: Exception) -> RpcError:
-        if isinstance(error, RpcError):
-            return error
-        if isinstance(error, HTTPException):
-            return _routing_error(state, request, error)
-        state.problems.append(error)  # a bug of the emulator: answered INTERNAL, and it fails the test
-        return RpcError(Code.INTERNAL, f"the emulator failed on this request: {error!r}", reason="EMULATOR_BUG")
+    can_drop = True
 
-    @staticmethod
-    def _checked_envelope(state: EmulatorState, document: JSON, status: int, code: Code) -> tuple[JSON, int, Code]:
-        """The error answer as it goes out: itself, or INTERNAL (status and body alike) if it violates its schema."""
-        try:
-            state.schemas.validate("error-envelope", document)
-        except SchemaViolation as violation:
-            state.problems.append(violation)
-            internal = RpcError(Code.INTERNAL, "the emulator produced an invalid error envelope",
-                                reason="RESPONSE_SCHEMA_VIOLATION")
-            return error_envelope(internal), internal.code.http_status, internal.code
-        return document, status, code
+    def __init__(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
+
+    def gone(self, wait: float) -> bool:
+        return _client_gone(self._environ, wait)
+
+    def time_left(self) -> float | None:
+        return None
 
 
-def _routing_error(state: EmulatorState, request: Request, error: HTTPException) -> RpcError:
+def _http_failure(state: EmulatorState, request: Request, error: Exception) -> StatusError | None:
+    """An error of the request's own, as the AIP-193 error a person can act on; None for anything else."""
+    if isinstance(error, StatusError):
+        return error
+    if isinstance(error, HTTPException):
+        return _routing_error(state, request, error)
+    return None
+
+
+def _routing_error(state: EmulatorState, request: Request, error: HTTPException) -> StatusError:
     """Routing and protocol failures, as AIP-193 errors a person can act on."""
     if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(sorted(m for m in error.valid_methods or () if m not in ("HEAD", "OPTIONS")))
-        return RpcError(Code.NOT_FOUND,
+        return StatusError(Code.NOT_FOUND,
                         f"{request.method} is not a method of {request.path}; it accepts {allowed}",
                         reason="METHOD_NOT_FOUND")
     if isinstance(error, RequestEntityTooLarge):
-        return RpcError.bad_request(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
+        return StatusError.bad_request(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
     if isinstance(error, NotFound):
         routes = "; ".join([f"{route.method} {route.template}" for route in ROUTES] + state.starts.http_rules())
-        return RpcError(Code.NOT_FOUND,
+        return StatusError(Code.NOT_FOUND,
                         f"no Operations method is served at {request.method} {request.path}; routes are: {routes}",
                         reason="ROUTE_NOT_FOUND")
-    return RpcError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
+    return StatusError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
                     reason="BAD_REQUEST")
 
 
@@ -497,11 +439,6 @@ def _client_gone(environ: dict[str, Any], wait: float) -> bool:
         return True
 
 
-def _code_of_status(status: int) -> Code:
-    """The code a client infers from an HTTP status (the first code Google maps to it)."""
-    return next((code for code in Code if code.http_status == status), Code.UNKNOWN)
-
-
 def _root_url(request: Request) -> str:
     """The address the client reached the emulator at, with a trailing slash (a discovery ``rootUrl``)."""
     return request.host_url
@@ -521,7 +458,7 @@ def _control_body(request: Request, *, text_ok: bool = False) -> Any:
         return raw
     if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json") and not curl_default:
         accepted = "application/json" + (" or application/yaml" if text_ok else "")
-        raise RpcError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
+        raise StatusError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
     return _json_object(request, raw)
 
 
@@ -532,12 +469,12 @@ def _json_object(request: Request, raw: bytes) -> JSON:
     except (ValueError, UnicodeDecodeError) as error:
         # The interpreter's advice on raising its digit limit is advice for the emulator, not for the client.
         reason = str(error).partition("; use sys.set_int_max_str_digits()")[0]
-        raise RpcError.bad_request(f"Invalid JSON payload received. {reason}", field="body") from None
+        raise StatusError.bad_request(f"Invalid JSON payload received. {reason}", field="body") from None
     except RecursionError:
-        raise RpcError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
+        raise StatusError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
     request.environ[_BODY_KEY] = document
     if not isinstance(document, dict):
-        raise RpcError.bad_request(
+        raise StatusError.bad_request(
             f"Invalid JSON payload received. Expected an object, got {_JSON_KINDS[type(document)]}", field="body"
         )
     return document
@@ -559,11 +496,11 @@ def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:
         field = camel_case(key)
         if field not in allowed:
             expected = ", ".join(allowed) or "no parameters besides the standard ones"
-            raise RpcError.bad_request(f"unknown query parameter {key!r}; this method accepts {expected}",
+            raise StatusError.bad_request(f"unknown query parameter {key!r}; this method accepts {expected}",
                                        field=key)
         raw = request.args.getlist(key)
         if field in values or len(raw) > 1:
-            raise RpcError.bad_request(f"query parameter {field!r} was given more than once", field=field)
+            raise StatusError.bad_request(f"query parameter {field!r} was given more than once", field=field)
         values[field] = _convert(field, raw[0], allowed[field])
     return values
 
@@ -572,17 +509,17 @@ def _convert(field: str, raw: str, kind: type) -> Any:
     if kind is int:
         # int() would also take "1_0", " 7" and non-ASCII digits; the wire format is plain decimal.
         if re.fullmatch(r"-?[0-9]+", raw) is None:
-            raise RpcError.bad_request(f"{field} must be an integer, got {raw!r}", field=field)
+            raise StatusError.bad_request(f"{field} must be an integer, got {raw!r}", field=field)
         number = int(raw)
         if not -(2**31) <= number < 2**31:
-            raise RpcError.bad_request(f"{field} is out of range for an int32: {raw}", field=field)
+            raise StatusError.bad_request(f"{field} is out of range for an int32: {raw}", field=field)
         return number
     if kind is bool:
         if raw.lower() in ("true", "1"):
             return True
         if raw.lower() in ("false", "0"):
             return False
-        raise RpcError.bad_request(f"{field} must be true or false, got {raw!r}", field=field)
+        raise StatusError.bad_request(f"{field} must be true or false, got {raw!r}", field=field)
     return raw
 
 
@@ -592,7 +529,7 @@ def _body(state: EmulatorState, request: Request, schema: str | None, name: str 
     if not raw.strip():
         return {}
     if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):
-        raise RpcError.bad_request(
+        raise StatusError.bad_request(
             f"the request body must be JSON (Content-Type: application/json), got {request.mimetype!r}",
             field="body",
         )
@@ -609,10 +546,10 @@ def _body(state: EmulatorState, request: Request, schema: str | None, name: str 
             # Name an unknown key as the client spelt it, not as it reads in camelCase.
             for key in document:
                 message = message.replace(repr(camel_case(key)), repr(key))
-        raise RpcError.bad_request(f"Invalid JSON payload received. {message}",
+        raise StatusError.bad_request(f"Invalid JSON payload received. {message}",
                                    field=violation.pointer.lstrip("/") or "body") from None
     if camel.get("name", name) != name:
-        raise RpcError.bad_request(f"the body names {camel['name']!r} but the path names {name!r}", field="name")
+        raise StatusError.bad_request(f"the body names {camel['name']!r} but the path names {name!r}", field="name")
     return camel
 
 

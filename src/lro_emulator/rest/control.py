@@ -17,8 +17,8 @@ from ..core.calls import Call
 from ..core.clock import Pacing
 from ..core.scenario import LoadedScenario, Scenario, ScenarioError
 from ..wire.codes import Code
-from ..wire.errors import RpcError
-from ..wire.proto3_json import format_timestamp, parse_timestamp, to_timedelta
+from ..wire.errors import StatusError
+from ..wire.proto3_json import JSON, format_timestamp, parse_timestamp, to_timedelta
 from ..wire.routes import ALL_ROUTES
 from ..wire.validation import SchemaViolation
 from .openapi import openapi_document
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ControlPlane", "Controlled"]
 
-JSON = dict[str, Any]
 _SCHEMA_OF = {route.endpoint: route for route in ALL_ROUTES}
 
 
@@ -112,7 +111,7 @@ class ControlPlane:
         try:
             clock.advance(to_timedelta(body["duration"], what="duration"))
         except ValueError as error:
-            raise RpcError.bad_request(str(error), field="duration") from None
+            raise StatusError.bad_request(str(error), field="duration") from None
         return self.clock({})
 
     def set_time(self, body: JSON) -> JSON:
@@ -122,18 +121,18 @@ class ControlPlane:
         try:
             when = parse_timestamp(body["time"])
         except ValueError as error:  # the pattern passes a date that does not exist, such as February 30th
-            raise RpcError.bad_request(str(error), field="time") from None
+            raise StatusError.bad_request(str(error), field="time") from None
         try:
             clock.set(when)
         except ValueError as error:
-            raise RpcError(Code.FAILED_PRECONDITION, str(error), reason="CLOCK_MOVES_FORWARD") from None
+            raise StatusError(Code.FAILED_PRECONDITION, str(error), reason="CLOCK_MOVES_FORWARD") from None
         return self.clock({})
 
     def calls(self, query: Mapping[str, Any]) -> JSON:
         """``GET /_emulator/v1/calls?since=N``: the call log from index N (default 0) on."""
         since = query.get("since", 0)
         if since < 0:
-            raise RpcError.bad_request(f"since must be 0 or more, got {since}", field="since")
+            raise StatusError.bad_request(f"since must be 0 or more, got {since}", field="since")
         calls = list(self._target.state.calls)
         document: JSON = {"next": len(calls)}
         if calls[since:]:
@@ -146,7 +145,7 @@ class ControlPlane:
         try:
             self._target.reset(start=body.get("start"), profile=body.get("profile"))
         except ValueError as error:
-            raise RpcError.bad_request(str(error), field="start") from None
+            raise StatusError.bad_request(str(error), field="start") from None
         return self.status({})
 
     def report(self, call: Call) -> None:
@@ -156,12 +155,11 @@ class ControlPlane:
     # -- helpers -------------------------------------------------------------------------------------
 
     def _load(self, document: JSON | bytes | str, what: str, *, strip: str = "") -> LoadedScenario:
-        state = self._target.state
         try:
             if isinstance(document, (bytes, str)):
-                scenario = Scenario.from_text(document, source=what, schemas=state.schemas)
+                scenario = Scenario.from_text(document, source=what)
             else:
-                scenario = Scenario.from_document(document, source=what, schemas=state.schemas)
+                scenario = Scenario.from_document(document, source=what)
             return self._target.load_scenario(scenario)
         except ScenarioError as error:
             violations = [
@@ -174,7 +172,7 @@ class ControlPlane:
             message = f"{what} was not loaded: {line}{_relative(first.pointer, strip) or '/'}: {first.message}"
             if len(error.problems) > 1:
                 message += f" (and {len(error.problems) - 1} more fault(s); see the details)"
-            raise RpcError(
+            raise StatusError(
                 Code.INVALID_ARGUMENT, message, reason="INVALID_SCENARIO",
                 details=[{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": violations}],
             ) from None
@@ -185,7 +183,7 @@ class ControlPlane:
         try:
             self._target.state.schemas.validate(schema, body)
         except SchemaViolation as violation:
-            raise RpcError.bad_request(violation.message, field=violation.pointer.lstrip("/") or "body") from None
+            raise StatusError.bad_request(violation.message, field=violation.pointer.lstrip("/") or "body") from None
 
     def _answer(self, endpoint: str, document: JSON) -> JSON:
         schema = _SCHEMA_OF[endpoint].response
@@ -195,7 +193,7 @@ class ControlPlane:
             state.schemas.validate(schema, document)
         except SchemaViolation as violation:
             state.problems.append(violation)
-            raise RpcError(Code.INTERNAL, f"the emulator produced an answer that violates its schema: {violation}",
+            raise StatusError(Code.INTERNAL, f"the emulator produced an answer that violates its schema: {violation}",
                            reason="RESPONSE_SCHEMA_VIOLATION") from None
         return document
 

@@ -9,6 +9,9 @@ active profile's operations resource, so those clients work against it unchanged
 - resources, method ids, parameter names and ``pattern``\\ s, and schema names mirror the real
   service's document (see `SERVICES`), because clients check names against those patterns before
   sending anything;
+- the schemas of the messages (Operation, Status, ListOperationsResponse, Empty and the request
+  bodies) are the package's JSON Schemas (``schemas/*.schema.json``), translated to discovery's
+  schema dialect, so the document describes exactly what the emulator sends and accepts;
 - ``rootUrl`` is the emulator's own address, and no OAuth scopes are declared, so that
   ``googleapiclient`` does not go looking for credentials.
 
@@ -26,13 +29,15 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError
+from ..wire.errors import StatusError
 from ..wire.profiles import RPCS, Profile
 from ..wire.routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_QUERY_PARAMETERS, Route
+from ..wire.validation import Schemas, load_schemas
 
 __all__ = ["SERVICES", "OperationsCollection", "ServiceNaming", "algorithms", "discovery_document", "naming_of"]
 
 JSON = dict[str, Any]
+_SUFFIX = ".schema.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,15 +206,6 @@ _DESCRIPTIONS = {
                      "operation is done.",
 }
 
-# The route table's JSON Schema names, as discovery schema kinds.
-_SCHEMA_KINDS = {
-    "operation": "Operation",
-    "list-operations-response": "ListOperationsResponse",
-    "empty": "Empty",
-    "cancel-operation-request": "CancelOperationRequest",
-    "wait-operation-request": "WaitOperationRequest",
-}
-
 # The route table's query parameter types, in discovery's words.
 _QUERY_TYPES: dict[str, JSON] = {
     "string": {"type": "string"},
@@ -248,7 +244,9 @@ _SYSTEM_PARAMETERS: dict[str, JSON] = {
     "upload_protocol": {"description": "Upload protocol for media (e.g. \"raw\", \"multipart\")."},
 }
 
-# The proto package of each schema kind, which the joined and underscored styles spell out.
+# The proto package of each message the document names, which the joined and underscored styles
+# spell out. These messages' schemas are not written here: each is the JSON Schema titled with its
+# name (operation.schema.json is "Operation"), translated by `_Translator`.
 _PACKAGES = {
     "Operation": "Longrunning",
     "ListOperationsResponse": "Longrunning",
@@ -258,68 +256,40 @@ _PACKAGES = {
     "Empty": "Protobuf",
 }
 
+# How discovery spells the proto3 JSON types whose JSON Schemas say what a value looks like in words
+# it has no form for: an Any (rules chosen by its @type) is an open object, as every Google document
+# spells it, with this very description; a Duration (a pattern) a string of Google's own format; a
+# 64-bit integer (a string or a number) a decimal string. Other references are translated as written.
 _ANY_OBJECT: JSON = {
     "additionalProperties": {"description": "Properties of the object. Contains field @type with type URL.",
                              "type": "any"},
     "type": "object",
 }
+_WELL_KNOWN: Mapping[str, JSON] = MappingProxyType({
+    "any.schema.json": _ANY_OBJECT,
+    "duration.schema.json": {"format": "google-duration", "type": "string"},
+    "any.schema.json#/$defs/int64": {"format": "int64", "type": "string"},
+    "any.schema.json#/$defs/uint64": {"format": "uint64", "type": "string"},
+})
 
-# Schemas by kind; "$ref" values are kinds, renamed to the service's style when the document is built.
-_SCHEMAS: dict[str, JSON] = {
-    "Operation": {
-        "description": "This resource represents a long-running operation that is the result of a network API call.",
-        "properties": {
-            "done": {"description": "If false, the operation is still in progress. If true, the operation is "
-                                    "completed, and either error or response is available.", "type": "boolean"},
-            "error": {"$ref": "Status", "description": "The error result of the operation in case of failure "
-                                                      "or cancellation."},
-            "metadata": {**_ANY_OBJECT, "description": "Service-specific metadata associated with the operation."},
-            "name": {"description": "The server-assigned name, ending with `operations/{unique_id}`.",
-                     "type": "string"},
-            "response": {**_ANY_OBJECT, "description": "The normal, successful response of the operation."},
-        },
-        "type": "object",
-    },
-    "Status": {
-        "description": "The `Status` type defines a logical error model: an error code, message, and details.",
-        "properties": {
-            "code": {"description": "The status code, which should be an enum value of google.rpc.Code.",
-                     "format": "int32", "type": "integer"},
-            "details": {"description": "A list of messages that carry the error details.",
-                        "items": _ANY_OBJECT, "type": "array"},
-            "message": {"description": "A developer-facing error message, in English.", "type": "string"},
-        },
-        "type": "object",
-    },
-    "ListOperationsResponse": {
-        "description": "The response message for Operations.ListOperations.",
-        "properties": {
-            "nextPageToken": {"description": "The standard List next-page token.", "type": "string"},
-            "operations": {"description": "A list of operations that matches the specified filter in the request.",
-                           "items": {"$ref": "Operation"}, "type": "array"},
-            "unreachable": {"description": "Unreachable resources, when the request set returnPartialSuccess.",
-                            "items": {"type": "string"}, "type": "array"},
-        },
-        "type": "object",
-    },
-    "Empty": {
-        "description": "A generic empty message.",
-        "properties": {},
-        "type": "object",
-    },
-    "CancelOperationRequest": {
-        "description": "The request message for Operations.CancelOperation.",
-        "properties": {},
-        "type": "object",
-    },
-    "WaitOperationRequest": {
-        "description": "The request message for Operations.WaitOperation.",
-        "properties": {
-            "timeout": {"description": "The maximum duration to wait before timing out.",
-                        "format": "google-duration", "type": "string"},
-        },
-        "type": "object",
-    },
+# Discovery formats of JSON Schema's bounded integers and formatted strings, as Google's documents
+# give them for the proto3 types they stand for.
+_INTEGER_FORMATS = {(-(2**31), 2**31 - 1): "int32", (0, 2**32 - 1): "uint32"}
+_STRING_FORMATS = {"date-time": "google-datetime"}
+
+# Keywords that only constrain values (or document the schema file itself): a discovery schema has no
+# words for them, and clients check none, so the translation leaves them out. Any other keyword
+# stops the translation, so that nothing a JSON Schema says is dropped unnoticed.
+_CONSTRAINTS = frozenset({
+    "$schema", "$id", "$comment", "$defs", "title", "examples", "required", "pattern", "minLength",
+    "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "minimum", "maximum",
+    "allOf", "if", "then", "else", "not", "const", "unevaluatedProperties",
+})
+
+# Earth Engine's own messages for projects.algorithms.list, which no JSON Schema describes (the
+# emulator only ever sends its fixed `_ALGORITHMS`). "$ref" values are kinds, renamed to the
+# service's style when the document is built.
+_EARTH_ENGINE_SCHEMAS: dict[str, JSON] = {
     "ListAlgorithmsResponse": {
         "description": "All the algorithms available for use in Expressions.",
         "properties": {
@@ -395,19 +365,23 @@ _API_NAME = re.compile(r"[a-z][a-z0-9]*")
 _ALGORITHMS_ROUTE = next(route for route in SERVICE_ROUTES if route.endpoint == "algorithms")
 
 
-def discovery_document(profile: Profile, root_url: str, version: str, api: str | None = None) -> JSON:
+def discovery_document(
+    profile: Profile, root_url: str, version: str, api: str | None = None, *, schemas: Schemas | None = None
+) -> JSON:
     """The discovery document of ``profile``'s operations resource, served from ``root_url``.
 
     ``api`` is the service name a client asked for (``/discovery/v1/apis/{api}/{version}/rest``),
     None for ``/$discovery/rest``. A version or an API the profile's service does not have is
-    NOT_FOUND, naming what it does have.
+    NOT_FOUND, naming what it does have. The messages' schemas are translated from ``schemas``
+    (the package's, by default).
     """
     naming = naming_of(profile)
     name = _api_name(profile, naming, api)
     _check_version(profile, naming, name, version)
+    translator = _Translator(load_schemas() if schemas is None else schemas)
     resources: JSON = {}
     for collection in naming.collections:
-        methods = _methods(profile, naming, name, version, collection)
+        methods = _methods(profile, naming, name, version, collection, translator)
         if methods:
             _resource(resources, collection.resource)["methods"] = methods
     if naming.algorithms:
@@ -438,7 +412,7 @@ def discovery_document(profile: Profile, root_url: str, version: str, api: str |
         },
         "resources": resources,
     }
-    document["schemas"] = _schemas(naming, resources)
+    document["schemas"] = _schemas(naming, resources, translator)
     return document
 
 
@@ -449,7 +423,7 @@ def algorithms(profile: Profile, project: str) -> JSON:
     profiles have no such method and answer NOT_FOUND.
     """
     if not naming_of(profile).algorithms:
-        raise RpcError(
+        raise StatusError(
             Code.NOT_FOUND,
             f"projects.algorithms.list is an Earth Engine method, and the {profile.name} profile is not Earth "
             "Engine; use the earthengine profile (e.g. @pytest.mark.lro_emulator(profile=\"earthengine\")) "
@@ -476,7 +450,7 @@ def _api_name(profile: Profile, naming: ServiceNaming, api: str | None) -> str:
         return api
     served = ", ".join(f"{key} serves {value.api!r}" for key, value in SERVICES.items() if value.api)
     wanted = "any API named in lowercase letters and digits" if naming.api is None else f"the {naming.api!r} API"
-    raise RpcError(
+    raise StatusError(
         Code.NOT_FOUND,
         f"no discovery document for API {api!r}: the {profile.name} profile emulates {wanted}; "
         f"fetch /discovery/v1/apis/{naming.default_api}/v1/rest, or reset the emulator to the profile of "
@@ -495,7 +469,7 @@ def _check_version(profile: Profile, naming: ServiceNaming, api: str, version: s
         return
     else:
         served = ", ".join(naming.versions)
-    raise RpcError(
+    raise StatusError(
         Code.NOT_FOUND,
         f"no discovery document for {api} version {version!r}: the {profile.name} profile serves {served}; "
         f"ask for /$discovery/rest?version=v1 or /discovery/v1/apis/{api}/v1/rest",
@@ -512,7 +486,10 @@ def _resource(resources: JSON, path: tuple[str, ...]) -> JSON:
     return node
 
 
-def _methods(profile: Profile, naming: ServiceNaming, api: str, version: str, collection: OperationsCollection) -> JSON:
+def _methods(
+    profile: Profile, naming: ServiceNaming, api: str, version: str, collection: OperationsCollection,
+    translator: _Translator,
+) -> JSON:
     methods: JSON = {}
     for rpc in RPCS:
         if not profile.offers(rpc):
@@ -520,7 +497,7 @@ def _methods(profile: Profile, naming: ServiceNaming, api: str, version: str, co
         route = _route(rpc, collection)
         if route.endpoint == "list_global" and not profile.accepts_parent(""):
             continue  # the profile does not list the global collection, so the document does not offer it
-        methods[_METHOD_NAMES[rpc]] = _method(naming, api, version, collection, route)
+        methods[_METHOD_NAMES[rpc]] = _method(naming, api, version, collection, route, translator)
     return methods
 
 
@@ -533,7 +510,10 @@ def _route(rpc: str, collection: OperationsCollection) -> Route:
     return route
 
 
-def _method(naming: ServiceNaming, api: str, version: str, collection: OperationsCollection, route: Route) -> JSON:
+def _method(
+    naming: ServiceNaming, api: str, version: str, collection: OperationsCollection, route: Route,
+    translator: _Translator,
+) -> JSON:
     rpc = route.rpc
     listing = rpc == "ListOperations"
     path = _path(route.rule, version)
@@ -570,12 +550,12 @@ def _method(naming: ServiceNaming, api: str, version: str, collection: Operation
             continue
         method["parameters"][key] = {"description": _QUERY_DESCRIPTIONS[key], "location": "query",
                                      **_QUERY_TYPES[kind]}
-    body = _SCHEMA_KINDS.get(route.request or "")
+    body = translator.kind(route.request) if route.request else None
     if (body == "CancelOperationRequest" and naming.cancel_body) or (
         body == "WaitOperationRequest" and naming.wait_timeout == "body"
     ):
         method["request"] = {"$ref": body}
-    method["response"] = {"$ref": _SCHEMA_KINDS[route.response or ""]}
+    method["response"] = {"$ref": translator.kind(route.response or "")}
     return method
 
 
@@ -617,21 +597,154 @@ def _algorithms_method(api: str, version: str) -> JSON:
     }
 
 
-def _schemas(naming: ServiceNaming, resources: JSON) -> JSON:
+def _schemas(naming: ServiceNaming, resources: JSON, translator: _Translator) -> JSON:
     """The schemas the methods refer to, and those they refer to, renamed in the service's style."""
     wanted = sorted(_references(resources))
-    seen: set[str] = set()
+    found: dict[str, JSON] = {}
     while wanted:
         kind = wanted.pop()
-        if kind not in seen:
-            seen.add(kind)
-            wanted.extend(_references(_SCHEMAS[kind]))
+        if kind not in found:
+            found[kind] = translator.message(kind) if kind in _PACKAGES else _EARTH_ENGINE_SCHEMAS[kind]
+            wanted.extend(_references(found[kind]))
     schemas: JSON = {}
-    for kind in sorted(seen):
+    for kind in sorted(found):
         name = _schema_name(naming, kind)
-        schemas[name] = {"id": name, **_renamed(naming, _SCHEMAS[kind])}
+        schemas[name] = {"id": name, **_renamed(naming, found[kind])}
     _rename_references(naming, resources)
     return schemas
+
+
+class _Translator:
+    """The JSON Schemas of ``schemas`` in discovery's schema dialect.
+
+    A JSON Schema titled with a message's name (a key of `_PACKAGES`) is that message: a reference
+    to it is a ``$ref`` to its kind, and `message` translates it. A reference to a well-known type
+    is its discovery form (`_WELL_KNOWN`); a reference to anything else is translated in place,
+    without its own description (the referring field's says what the value is there). ``type``,
+    ``description``, ``properties``, ``items`` and ``additionalProperties`` carry over, with a
+    discovery ``format`` for bounded integers and formatted strings; `_CONSTRAINTS` are left out;
+    anything else is a ValueError naming where it is, rather than a fact silently lost.
+    """
+
+    def __init__(self, schemas: Schemas) -> None:
+        self._schemas = schemas
+        self._files: dict[str, str] = {}  # kind -> file name, as references reveal them
+        self._titles: dict[str, object] = {}
+
+    def kind(self, name: str) -> str:
+        """The kind of the message that the JSON Schema ``name`` (``"operation"``) describes."""
+        kind = self._kind(name)
+        if kind is None:
+            raise ValueError(f"{name}{_SUFFIX} is titled {self._title(name)!r}, which is no message of the "
+                             f"discovery document ({', '.join(_PACKAGES)})")
+        return kind
+
+    def message(self, kind: str) -> JSON:
+        """The discovery schema of the message ``kind`` (without its ``id``); its ``$ref`` values are kinds."""
+        name = self._files.get(kind)
+        if name is None:
+            name = next((name for name in self._schemas.names if self._kind(name) == kind), None)
+            if name is None:
+                raise ValueError(f"no JSON Schema is titled {kind!r}, so the discovery document cannot describe it")
+        schema = self._node(self._schemas.document(name), name, "", ())
+        if schema.get("type") == "object":
+            schema.setdefault("properties", {})  # Google's documents list a message's fields, even none
+        return schema
+
+    def _kind(self, name: str) -> str | None:
+        title = self._title(name)
+        if not isinstance(title, str) or title not in _PACKAGES:
+            return None
+        self._files[title] = name
+        return title
+
+    def _title(self, name: str) -> object:
+        if name not in self._titles:
+            self._titles[name] = self._schemas.document(name).get("title")
+        return self._titles[name]
+
+    def _node(self, node: object, name: str, pointer: str, following: tuple[str, ...]) -> JSON:
+        """``node``, found at ``name``.schema.json#``pointer``, in discovery's words.
+
+        ``following`` are the references being translated in place, to refuse a schema that contains itself.
+        """
+        where = f"{name}{_SUFFIX}#{pointer}"
+        if node is True or node == {}:
+            return {"type": "any"}
+        if not isinstance(node, dict):
+            raise ValueError(f"{where}: discovery has no form for the schema {node!r}")
+        result: JSON = {}
+        reference = node.get("$ref")
+        if isinstance(reference, str):
+            result.update(self._reference(reference, name, where, following))
+        for key, value in node.items():
+            if key == "description":
+                result["description"] = value
+            elif key == "type":
+                if "$ref" not in result:  # a discovery $ref stands for the whole value; its type is the message's
+                    result.update(self._type(value, node, where))
+            elif key == "properties":
+                result["properties"] = {
+                    field: self._node(schema, name, f"{pointer}/properties/{_escape(field)}", following)
+                    for field, schema in sorted(value.items())
+                    if schema is not False  # a field the schema forbids is no field at all
+                }
+            elif key == "items":
+                result["items"] = self._node(value, name, f"{pointer}/items", following)
+            elif key == "additionalProperties":
+                if isinstance(value, dict):
+                    result["additionalProperties"] = self._node(value, name, f"{pointer}/additionalProperties",
+                                                                following)
+                # true or false: a discovery object is open, and closing it is a constraint
+            elif key not in _CONSTRAINTS and key not in ("$ref", "format"):
+                raise ValueError(f"{where}: discovery has no form for the keyword {key!r}; translate it in "
+                                 "lro_emulator.rest.discovery, or list it among the constraints left out")
+        if "type" not in result and "$ref" not in result:
+            result["type"] = "any"
+        return dict(sorted(result.items()))
+
+    def _type(self, kind: object, node: JSON, where: str) -> JSON:
+        if kind == "integer":
+            bounds = (node.get("minimum"), node.get("maximum"))
+            if bounds not in _INTEGER_FORMATS:
+                raise ValueError(f"{where}: an integer needs the bounds of an int32 or a uint32 (minimum and "
+                                 "maximum) to have a discovery format; a 64-bit one is any.schema.json#/$defs/int64")
+            return {"format": _INTEGER_FORMATS[bounds], "type": "integer"}
+        if kind == "number":
+            return {"format": "double", "type": "number"}
+        if kind == "string" and "format" in node:
+            if node["format"] not in _STRING_FORMATS:
+                raise ValueError(f"{where}: discovery has no form for the string format {node['format']!r}")
+            return {"format": _STRING_FORMATS[node["format"]], "type": "string"}
+        if kind in ("string", "boolean", "object", "array"):
+            return {"type": kind}
+        raise ValueError(f"{where}: discovery has no form for the type {kind!r}")
+
+    def _reference(self, reference: str, name: str, where: str, following: tuple[str, ...]) -> JSON:
+        base, _, fragment = reference.partition("#")
+        target = (base or f"{name}{_SUFFIX}") + (f"#{fragment}" if fragment else "")
+        if target in _WELL_KNOWN:
+            return copy.deepcopy(_WELL_KNOWN[target])
+        file = target.partition("#")[0].removesuffix(_SUFFIX)
+        if file not in self._schemas.names:
+            raise ValueError(f"{where}: the reference {reference!r} names no schema of the package")
+        if not fragment:
+            kind = self._kind(file)
+            if kind is not None:
+                return {"$ref": kind}
+        if target in following:
+            raise ValueError(f"{where}: {target} contains itself, which discovery can only say of a message")
+        node: Any = self._schemas.document(file)
+        for part in fragment.split("/")[1:] if fragment else ():
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        translated = self._node(node, file, fragment, (*following, target))
+        translated.pop("description", None)  # the referring field's description says what it is there
+        return translated
+
+
+def _escape(key: str) -> str:
+    """``key`` as a JSON pointer token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _references(node: object) -> set[str]:

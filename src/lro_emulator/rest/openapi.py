@@ -11,12 +11,12 @@ import re
 from typing import Any
 
 from ..wire.codes import Code
+from ..wire.proto3_json import JSON
 from ..wire.routes import ALL_ROUTES, CONTROL_ROUTES, CONVERTER_PATTERNS, ROUTES, Route
 from ..wire.validation import Schemas
 
 __all__ = ["openapi_document"]
 
-JSON = dict[str, Any]
 _COMPONENTS = "#/components/schemas/"
 _SUFFIX = ".schema.json"
 _ARGUMENT = re.compile(r"<(?:(\w+):)?(\w+)>")

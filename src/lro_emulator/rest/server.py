@@ -1,4 +1,17 @@
-"""A werkzeug server on a background thread (the part of the REST transport that owns a socket)."""
+"""A werkzeug server on a background thread (the part of the REST transport that owns a socket).
+
+The request handler is written against werkzeug's `werkzeug.serving.WSGIRequestHandler` as it is in
+werkzeug 3.0 and 3.1 (checked: 3.0.0, 3.1.0, 3.1.9), and pyproject.toml bounds werkzeug to ``<3.2`` for that
+reason. ``make_server(request_handler=...)`` is werkzeug's public way in, but what the handler overrides
+or calls is not documented API: ``run_wsgi`` (every ``do_*`` method reaches it through the handler's
+``__getattr__``), ``make_environ`` (which marks a chunked body with ``wsgi.input_terminated``),
+``connection_dropped`` (werkzeug's ``handle`` calls it for a connection error) and ``log``.
+``send_error`` and ``finish`` are the standard library's (`http.server.BaseHTTPRequestHandler`,
+`socketserver.StreamRequestHandler`), which werkzeug leaves alone. A new werkzeug minor version can change
+any of the former; tests/test_server.py names each one with its signature and its owner, so an upgrade
+that moves one fails there first. To lift the bound: read the new ``werkzeug/serving.py``, run that test
+file, tests/test_bad_requests.py and tests/test_faults.py against it, and move the bound and this list.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +29,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 from ..wire.codes import Code
-from ..wire.errors import RpcError
+from ..wire.errors import StatusError
 
 __all__ = ["HttpServer"]
 
@@ -60,11 +73,11 @@ class _QuietHandler(WSGIRequestHandler):
         self.close_connection = True
         text = message or f"HTTP {code}"
         if code >= 500:
-            error = RpcError(Code.INTERNAL, text, reason="EMULATOR_FAILURE")
+            error = StatusError(Code.INTERNAL, text, reason="EMULATOR_FAILURE")
         else:
             if code in (414, 431):
                 text += "; the server reads request and header lines of at most 65536 bytes, and at most 100 headers"
-            error = RpcError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
+            error = StatusError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
                              reason="UNREADABLE_HTTP_REQUEST")
         body = json.dumps(error.envelope(), separators=(",", ":")).encode()
         with contextlib.suppress(OSError):

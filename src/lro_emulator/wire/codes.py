@@ -33,6 +33,11 @@ class Code(enum.IntEnum):
         """The HTTP status Google's REST frontends answer with for this code."""
         return _HTTP_STATUS[self]
 
+    @classmethod
+    def of_http_status(cls, status: int) -> Code:
+        """The code a client infers from an HTTP status: the first code Google answers it for, else UNKNOWN."""
+        return next((code for code in cls if code.http_status == status), cls.UNKNOWN)
+
 
 _HTTP_STATUS = {
     Code.OK: 200,

@@ -8,13 +8,20 @@ from typing import Any
 from .codes import Code, parse_code
 from .protobuf import json_of
 
-__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "RpcError", "ScriptError"]
+__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "ScriptError", "StatusError"]
 
 #: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
 ERROR_DOMAIN = "lro-emulator"
 
 
-class RpcError(Exception):
+class LroEmulatorError(Exception):
+    """The base of every exception lro-emulator raises: ``except LroEmulatorError`` catches any of ours.
+
+    A failure that should fail the test (`EmulatorFailure`) is an `AssertionError` too, as pytest expects.
+    """
+
+
+class StatusError(LroEmulatorError):
     """A failed RPC: what the core answers instead of a result.
 
     Transports turn it into an AIP-193 envelope (REST) or a gRPC status. ``reason`` becomes the
@@ -34,11 +41,11 @@ class RpcError(Exception):
         # Checked here, where a test raising one from a start script would see the fault.
         rpc_code = parse_code(code)
         if rpc_code is Code.OK:
-            raise ValueError("an RpcError needs an error code, not OK")
+            raise ValueError("a StatusError needs an error code, not OK")
         if not isinstance(message, str) or (reason is not None and not isinstance(reason, str)):
-            raise TypeError("an RpcError's message and reason must be strings")
+            raise TypeError("a StatusError's message and reason must be strings")
         if metadata and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
-            raise TypeError(f"an RpcError's metadata maps strings to strings, got {metadata!r}")
+            raise TypeError(f"a StatusError's metadata maps strings to strings, got {metadata!r}")
         super().__init__(message)
         self.code = rpc_code
         self.message = message
@@ -64,7 +71,7 @@ class RpcError(Exception):
                           "details": self.details}}
 
     @classmethod
-    def bad_request(cls, message: str, *, field: str, reason: str = "INVALID_ARGUMENT") -> RpcError:
+    def bad_request(cls, message: str, *, field: str, reason: str = "INVALID_ARGUMENT") -> StatusError:
         """An INVALID_ARGUMENT naming the offending request field in a ``google.rpc.BadRequest``."""
         violation = {
             "@type": "type.googleapis.com/google.rpc.BadRequest",
@@ -73,16 +80,16 @@ class RpcError(Exception):
         return cls(Code.INVALID_ARGUMENT, message, reason=reason, details=[violation])
 
     def __repr__(self) -> str:
-        return f"RpcError({self.code.name}, {self.message!r})"
+        return f"StatusError({self.code.name}, {self.message!r})"
 
 
 def _detail(detail: object) -> dict[str, Any]:
     if not isinstance(detail, Mapping) or not isinstance(detail.get("@type"), str):
-        raise TypeError(f"an RpcError detail is a google.rpc message or its JSON with @type, got {detail!r}")
+        raise TypeError(f"a StatusError detail is a google.rpc message or its JSON with @type, got {detail!r}")
     return dict(detail)
 
 
-class ScriptError(ValueError):
+class ScriptError(LroEmulatorError, ValueError):
     """A scripting call that cannot be honoured, raised at the line that made it.
 
     ``pointer`` is the JSON pointer (RFC 6901) of the fault inside the Operation the call would
@@ -94,7 +101,7 @@ class ScriptError(ValueError):
         self.pointer = pointer
 
 
-class EmulatorFailure(AssertionError):
+class EmulatorFailure(LroEmulatorError, AssertionError):
     """Raised in the test when the emulator answered something it should not have.
 
     ``problems`` holds each schema violation of a response, and each failure of the emulator itself

@@ -1,6 +1,6 @@
 """Service profiles: which Operations methods a service offers and which names it serves.
 
-Each profile mirrors the REST reference of a real service (the seeds in ``shared/seeds``). A method a
+Each profile mirrors the published REST reference of a real service (the README's profiles table). A method a
 profile lacks answers UNIMPLEMENTED; a name outside its patterns is not a resource of that service.
 """
 
@@ -11,13 +11,15 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .routes import NAME_SEGMENT
+
 __all__ = ["PROFILES", "RPCS", "Profile", "get_profile"]
 
 #: The five RPCs of google.longrunning.Operations, by their proto names.
 RPCS = ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation")
 
-# One path segment of a resource name: no slash, no colon (it starts a custom verb), no whitespace.
-_SEG = r"[^/:\s]+"
+# Short, because every pattern below spells several segments.
+_SEG = NAME_SEGMENT
 
 
 @dataclasses.dataclass(frozen=True)

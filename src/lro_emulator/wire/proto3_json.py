@@ -11,16 +11,24 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 __all__ = [
+    "JSON",
     "camel_case",
+    "escape_pointer",
     "format_duration",
     "format_timestamp",
+    "json_pointer",
     "json_problems",
     "parse_duration",
     "parse_timestamp",
+    "pointer_tokens",
     "to_timedelta",
 ]
+
+#: A JSON object as Python holds it: what every message, request and answer is in the emulator.
+JSON = dict[str, Any]
 
 # Proto3 JSON: decimal seconds with an "s" suffix and at most nine fractional digits.
 _DURATION = re.compile(r"(-)?([0-9]+)(?:\.([0-9]{1,9}))?s")  # used with fullmatch: ASCII digits only
@@ -114,6 +122,35 @@ def format_timestamp(moment: datetime) -> str:
     return text.removesuffix("+00:00") + "Z"
 
 
+def escape_pointer(token: str | int) -> str:
+    """``token`` as one JSON pointer token (RFC 6901): ``~`` as ``~0``, ``/`` as ``~1``.
+
+    ``~`` goes first, or the ``~`` of each ``~1`` just written would be escaped again.
+    """
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def json_pointer(*parts: str | int) -> str:
+    """The JSON pointer of the value at ``parts`` (keys and list indexes): ``json_pointer("a/b", 0) == "/a~1b/0"``.
+
+    No parts is the whole document, ``""``; append a pointer to a parent's to reach further in.
+    """
+    return "".join("/" + escape_pointer(part) for part in parts)
+
+
+def pointer_tokens(pointer: str) -> list[str]:
+    """The keys and indexes (as text) a JSON pointer walks, unescaped: the inverse of `json_pointer`.
+
+    `ValueError` when ``pointer`` is neither empty nor starts with ``/``.
+    """
+    if not pointer:
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"{pointer!r} is not a JSON pointer: it must be empty or start with '/'")
+    # ``~1`` first: ``~01`` is the key ``~1``, which the other order would read as ``/``.
+    return [token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/")]
+
+
 def json_problems(value: object, pointer: str = "") -> Iterator[tuple[str, str]]:
     """``(JSON pointer, message)`` for each part of ``value`` with no JSON form: non-text keys, dates, binary,
     sets, NaN and infinities (what YAML or Python can hold and JSON cannot).
@@ -123,10 +160,10 @@ def json_problems(value: object, pointer: str = "") -> Iterator[tuple[str, str]]
             if not isinstance(key, str):
                 yield pointer, f"the key {key!r} is not text; quote it (JSON keys are strings)"
                 continue
-            yield from json_problems(item, pointer + "/" + key.replace("~", "~0").replace("/", "~1"))
+            yield from json_problems(item, pointer + json_pointer(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from json_problems(item, f"{pointer}/{index}")
+            yield from json_problems(item, pointer + json_pointer(index))
     elif isinstance(value, float) and not math.isfinite(value):
         yield pointer, f"{value} is not a JSON number"
     elif not (value is None or isinstance(value, (str, int, float, bool))):

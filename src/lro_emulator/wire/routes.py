@@ -1,4 +1,4 @@
-"""The one route table of the REST surface (wire-contract section 3), as plain data.
+"""The one route table of the REST surface, as plain data: the paths real clients call (README, "The REST surface").
 
 Every transport or generated document (werkzeug rules, later discovery and OpenAPI) is built from
 this table. Placeholders name a converter: ``version`` is any API version segment, ``operation`` an
@@ -15,10 +15,12 @@ __all__ = [
     "CONTROL_PREFIX",
     "CONTROL_ROUTES",
     "CONVERTER_PATTERNS",
+    "NAME_SEGMENT",
     "RESERVED_PREFIXES",
     "ROUTES",
     "SERVICE_ROUTES",
     "STANDARD_QUERY_PARAMETERS",
+    "TEMPLATE_SEGMENT",
     "Route",
 ]
 
@@ -51,11 +53,20 @@ class Route:
 
 _ARG = {"version": "version", "operation": "name", "collection": "parent"}
 
+#: One segment of a name the emulator serves (an operation, a collection it lists), as a regular expression:
+#: no slash; no colon, which starts a custom verb (``name:cancel``); no whitespace, which no real name holds,
+#: so ``operations/op%201`` is NOT_FOUND. The route table and the profiles both spell segments with it.
+NAME_SEGMENT = r"[^/:\s]+"
+#: What ``*`` matches in the google.api.http path of a starting method a test declares: one segment, no slash
+#: and no colon (the custom verb), but whitespace allowed. That path belongs to the test's own service, whose
+#: resource names the emulator does not judge; the parent an operation is created under is checked apart.
+TEMPLATE_SEGMENT = r"[^/:]+"
+
 #: Regular expressions of the placeholders (no capturing groups; no colon, which starts a custom verb).
 CONVERTER_PATTERNS = {
     "version": r"v\d+[a-z0-9]*",
-    "operation": r"(?:[^/:\s]+/)*operations(?:/[^/:\s]+)+",
-    "collection": r"[^/:\s]+(?:/[^/:\s]+)*",
+    "operation": rf"(?:{NAME_SEGMENT}/)*operations(?:/{NAME_SEGMENT})+",
+    "collection": rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*",
 }
 
 _LIST_QUERY = (("filter", "string"), ("pageSize", "count"), ("pageToken", "string"),
@@ -83,7 +94,7 @@ ROUTES = (
 
 #: What a real service serves beside its Operations methods, so that discovery-based clients and
 #: Earth Engine's ``ee.Initialize`` work: the discovery document (both of Google's paths to it) and
-#: the one Earth Engine call ``ee.Initialize`` makes before any operation (wire-contract section 6).
+#: the one Earth Engine call ``ee.Initialize`` makes before any operation (listing the public algorithms).
 SERVICE_ROUTES = (
     Route("GetDiscoveryDocument", "GET", "/$discovery/rest", "discovery",
           summary="The discovery document of the profile's operations resource.", query=(("version", "string"),)),

@@ -19,9 +19,15 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from .errors import LroEmulatorError
+
 __all__ = ["SchemaViolation", "Schemas", "load_schemas"]
 
 _SUFFIX = ".schema.json"
+#: The 2020-12 ``$ref`` keyword as jsonschema implements it (resolution against the current base URI, then
+#: descent). This is the public way to extend a keyword, as `jsonschema.validators.extend` documents it: take
+#: the parent's callable from ``VALIDATORS`` and delegate to it (no private ``_validate_reference``).
+_REF = Draft202012Validator.VALIDATORS["$ref"]
 
 # These keywords' own messages only echo the instance ("{...} should not be valid under {}") or a regular
 # expression nobody wants to read; where the schema puts a `description` beside one of them, that
@@ -33,7 +39,7 @@ _REMEMBERED = 8192
 _REMEMBERED_SIZE = 16384  # characters of JSON
 
 
-class SchemaViolation(ValueError):
+class SchemaViolation(LroEmulatorError, ValueError):
     """A document that does not follow one of the package's schemas.
 
     ``pointer`` is the JSON pointer (RFC 6901) of the fault inside the validated document, ``""`` for
@@ -157,14 +163,17 @@ class Schemas:
         another file (``any.schema.json``) means the same schema wherever it appears, so a value it
         accepted once is accepted again without descending; a rejected value is checked every time, so
         its errors are always reported in full.
+
+        The checking itself is jsonschema's own ``$ref`` keyword (`_REF`), so a relative reference resolves
+        against the base URI of the schema it sits in, as it would without the memo.
         """
         key = _memo_key(ref, instance) if ref.endswith(_SUFFIX) else None
         if key is None:
-            yield from validator._validate_reference(ref=ref, instance=instance)
+            yield from _REF(validator, ref, instance, schema)
             return
         if key in self._valid:
             return
-        errors = list(validator._validate_reference(ref=ref, instance=instance))
+        errors = list(_REF(validator, ref, instance, schema))
         if errors:
             yield from errors
             return
