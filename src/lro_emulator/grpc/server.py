@@ -25,6 +25,7 @@ from ..core.faults import Effect
 from ..core.pipeline import Arrival, Target, run_call
 from ..core.starts import StartRequest
 from ..core.state import EmulatorState
+from ..wire.addresses import authority, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 from ..wire.profiles import RPCS
@@ -67,10 +68,8 @@ class GrpcServer:
     @property
     def target(self) -> str:
         """``host:port``, what ``grpc.insecure_channel`` takes."""
-        if self._server is None:
-            raise RuntimeError("the gRPC server is not started")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"{host}:{self._bound}"
+        started(self._server, "gRPC server")
+        return authority(self._host, self._bound)
 
     def start(self) -> None:
         """Bind and start serving; idempotent."""

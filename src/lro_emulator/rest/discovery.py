@@ -31,12 +31,12 @@ from typing import Any, Literal
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 from ..wire.profiles import RPCS, Profile
+from ..wire.proto3_json import JSON, escape_pointer, pointer_tokens
 from ..wire.routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_QUERY_PARAMETERS, Route
 from ..wire.validation import Schemas, load_schemas
 
 __all__ = ["SERVICES", "OperationsCollection", "ServiceNaming", "algorithms", "discovery_document", "naming_of"]
 
-JSON = dict[str, Any]
 _SUFFIX = ".schema.json"
 
 
@@ -685,7 +685,7 @@ class _Translator:
                     result.update(self._type(value, node, where))
             elif key == "properties":
                 result["properties"] = {
-                    field: self._node(schema, name, f"{pointer}/properties/{_escape(field)}", following)
+                    field: self._node(schema, name, f"{pointer}/properties/{escape_pointer(field)}", following)
                     for field, schema in sorted(value.items())
                     if schema is not False  # a field the schema forbids is no field at all
                 }
@@ -735,16 +735,11 @@ class _Translator:
         if target in following:
             raise ValueError(f"{where}: {target} contains itself, which discovery can only say of a message")
         node: Any = self._schemas.document(file)
-        for part in fragment.split("/")[1:] if fragment else ():
-            node = node[part.replace("~1", "/").replace("~0", "~")]
+        for part in pointer_tokens(fragment):
+            node = node[part]
         translated = self._node(node, file, fragment, (*following, target))
         translated.pop("description", None)  # the referring field's description says what it is there
         return translated
-
-
-def _escape(key: str) -> str:
-    """``key`` as a JSON pointer token (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _references(node: object) -> set[str]:

@@ -28,6 +28,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
+from ..wire.addresses import authority, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 
@@ -212,15 +213,12 @@ class HttpServer:
     @property
     def port(self) -> int:
         """The bound port (known once started)."""
-        if self._server is None:
-            raise RuntimeError("the server is not started")
-        return int(self._server.server_port)
+        return int(started(self._server, "HTTP server").server_port)
 
     @property
     def url(self) -> str:
         """``http://host:port``."""
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self.port}"
+        return f"http://{authority(self._host, self.port)}"
 
     def start(self) -> None:
         """Bind and start serving; idempotent."""

@@ -8,7 +8,7 @@ from typing import Any
 from .codes import Code, parse_code
 from .protobuf import json_of
 
-__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "ScriptError", "StatusError"]
+__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "NotServing", "ScriptError", "StatusError"]
 
 #: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
 ERROR_DOMAIN = "lro-emulator"
@@ -19,6 +19,10 @@ class LroEmulatorError(Exception):
 
     A failure that should fail the test (`EmulatorFailure`) is an `AssertionError` too, as pytest expects.
     """
+
+
+class NotServing(LroEmulatorError, RuntimeError):
+    """An address was asked of a server that is not started (``emu.url`` before ``emu.start()``)."""
 
 
 class StatusError(LroEmulatorError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -20,6 +20,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from .errors import LroEmulatorError
+from .proto3_json import json_pointer
 
 __all__ = ["SchemaViolation", "Schemas", "load_schemas"]
 
@@ -90,7 +91,7 @@ class Schemas:
         self._locations: dict[int, str] = {}
         for name, document in owned.items():
             for node, parts in _walk(document, ()):
-                self._locations.setdefault(id(node), f"{name}{_SUFFIX}#{_pointer(parts)}")
+                self._locations.setdefault(id(node), f"{name}{_SUFFIX}#{json_pointer(*parts)}")
 
     @classmethod
     def load(cls) -> Schemas:
@@ -206,11 +207,11 @@ class Schemas:
             error = explained
             keyword = error.validator
         if keyword is None:  # a `false` subschema, which has no keyword of its own
-            rule = f"false at {name}{_SUFFIX}, schema path {_pointer(error.absolute_schema_path)}"
+            rule = f"false at {name}{_SUFFIX}, schema path {json_pointer(*error.absolute_schema_path)}"
         else:
             where = self._locations.get(id(error.schema))
             if where is None:  # not one of ours (cannot happen with the package's files): the schema path
-                where = f"{name}{_SUFFIX}#{_pointer(list(error.absolute_schema_path)[:-1])}"
+                where = f"{name}{_SUFFIX}#{json_pointer(*list(error.absolute_schema_path)[:-1])}"
             rule = f"{keyword} at {where}/{keyword}"
             description = error.schema.get("description") if isinstance(error.schema, Mapping) else None
             if isinstance(description, str) and keyword in _EXPLAINED_BY_DESCRIPTION:
@@ -220,7 +221,7 @@ class Schemas:
         return SchemaViolation(
             schema=name,
             title=self._title(name),
-            pointer=_pointer(error.absolute_path),
+            pointer=json_pointer(*error.absolute_path),
             rule=rule,
             message=message,
         )
@@ -230,10 +231,6 @@ class Schemas:
 def load_schemas() -> Schemas:
     """The package's `Schemas`, read from the installed package data once per process."""
     return Schemas.load()
-
-
-def _pointer(parts: Iterable[str | int]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 def _memo_key(schema: str, value: object) -> tuple[str, str] | None:
@@ -273,7 +270,7 @@ def _error_order(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ..
     steps = tuple(
         (0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in error.absolute_path
     )
-    return steps, _pointer(error.absolute_schema_path)
+    return steps, json_pointer(*error.absolute_schema_path)
 
 
 def _walk(node: object, parts: tuple[str | int, ...]) -> Iterator[tuple[object, tuple[str | int, ...]]]:
