@@ -8,6 +8,7 @@ import inspect
 import pathlib
 import re
 import warnings
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,34 @@ def test_tests_import_only_public_names_unless_they_say_why() -> None:
                 unmarked.append(f"{path.name}:{number}: {line.strip()}")
 
     assert not unmarked, "\n".join(unmarked)
+
+
+@pytest.mark.parametrize(
+    ("call", "also"),
+    [
+        pytest.param(lambda: lro_emulator.Emulator(port=-1), ValueError, id="bad-port"),
+        pytest.param(lambda: lro_emulator.Emulator(speed=2, manual=True), ValueError, id="speed-and-manual"),
+        pytest.param(lambda: lro_emulator.Emulator(profile="nope"), ValueError, id="unknown-profile"),
+        pytest.param(lambda: lro_emulator.Emulator().clock.advance(-1), ValueError, id="clock-backwards"),
+        pytest.param(lambda: lro_emulator.Emulator().operation("projects/p/operations/x"), KeyError, id="no-operation"),
+        pytest.param(lambda: lro_emulator.StatusError("OK", "fine"), ValueError, id="status-error-of-ok"),
+        pytest.param(lambda: lro_emulator.Emulator().url, RuntimeError, id="url-before-start"),
+        pytest.param(lambda: lro_emulator.Emulator().add_operation("x"), ValueError, id="bad-name"),
+    ],
+)
+def test_mistakes_raise_our_base_and_the_builtin_python_expects(call: Any, also: type[Exception]) -> None:
+    with pytest.raises(lro_emulator.LroEmulatorError) as raised:
+        call()
+
+    assert isinstance(raised.value, also)
+
+
+def test_an_unknown_operation_names_what_exists_without_keyerror_quotes() -> None:
+    emu = lro_emulator.Emulator()
+    emu.add_operation("projects/p/operations/a")
+
+    with pytest.raises(lro_emulator.OperationNotFound) as raised:
+        emu.operation("projects/p/operations/b")
+
+    assert str(raised.value) == ("no operation named 'projects/p/operations/b'; the emulator has "
+                                 "['projects/p/operations/a']")

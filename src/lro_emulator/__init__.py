@@ -20,7 +20,7 @@ from .core.timeline import Transition
 from .emulator import DEFAULT_START, Emulator, WsgiApp
 from .virtual_time import TimeBackdrop, VirtualTime
 from .wire.codes import Code
-from .wire.errors import EmulatorFailure, LroEmulatorError, NotServing, ScriptError, StatusError
+from .wire.errors import EmulatorFailure, LroEmulatorError, NotServing, OperationNotFound, ScriptError, StatusError
 from .wire.profiles import PROFILES, Profile
 from .wire.validation import SchemaViolation
 
@@ -61,6 +61,7 @@ __all__ = [
     "NotServing",
     "OperationCalls",
     "OperationHandle",
+    "OperationNotFound",
     "Pacing",
     "ParentOf",
     "Payload",

@@ -21,7 +21,7 @@ from .core.state import EmulatorState
 from .rest.app import RestApp
 from .rest.control import ControlPlane
 from .rest.server import HttpServer
-from .wire.errors import EmulatorFailure
+from .wire.errors import EmulatorFailure, NotServing, ScriptError
 from .wire.profiles import Profile
 from .wire.proto3_json import format_timestamp
 from .wire.validation import load_schemas
@@ -56,9 +56,9 @@ class Emulator:
     ) -> None:
         for label, number in (("port", port), ("grpc_port", grpc_port)):
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
-                raise ValueError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
+                raise ScriptError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
         if manual and speed is not None:
-            raise ValueError("give speed= (the clock follows real time) or manual=True (only the control plane "
+            raise ScriptError("give speed= (the clock follows real time) or manual=True (only the control plane "
                              "moves it), not both")
         self._schemas = load_schemas()
         self._start = start
@@ -105,7 +105,7 @@ class Emulator:
         try:
             from .grpc.server import GrpcServer
         except ImportError as error:
-            raise RuntimeError(f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})") from None
+            raise NotServing(f"gRPC needs the grpc extra: pip install 'lro-emulator[grpc]' ({error})") from None
         # Before the lifecycle lock: it takes the state's lock, which a start script calling this already holds.
         self._current().require_types()
         with self._lifecycle:

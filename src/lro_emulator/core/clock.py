@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from ..wire.errors import ScriptError
 from ..wire.proto3_json import format_duration, parse_timestamp, to_timedelta
 
 __all__ = ["Pacing", "VirtualClock"]
@@ -36,16 +37,16 @@ class VirtualClock:
         """Move forward by seconds or a `timedelta`; return the new time."""
         step = to_timedelta(delta, what="clock.advance()")
         if step < timedelta(0):
-            raise ValueError(f"the clock only moves forward; advance({delta!r}) would move it back")
+            raise ScriptError(f"the clock only moves forward; advance({delta!r}) would move it back")
         with self._lock:
             return self._move(self.after(step))
 
     def after(self, delta: timedelta) -> datetime:
-        """The instant ``delta`` from now; `ValueError` past the last representable instant (year 9999)."""
+        """The instant ``delta`` from now; `ScriptError` (a `ValueError`) past the calendar's end (year 9999)."""
         try:
             return self._now + delta
         except OverflowError:
-            raise ValueError(
+            raise ScriptError(
                 f"{format_duration(delta)} from {self._now.isoformat()} is past the end of the calendar (year 9999)"
             ) from None
 
@@ -54,7 +55,7 @@ class VirtualClock:
         target = parse_timestamp(when)
         with self._lock:
             if target < self._now:
-                raise ValueError(
+                raise ScriptError(
                     f"the clock only moves forward: it is {self._now.isoformat()}, "
                     f"cannot set it to {target.isoformat()}"
                 )

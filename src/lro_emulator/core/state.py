@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..wire.codes import Code
-from ..wire.errors import ScriptError, StatusError
+from ..wire.errors import OperationNotFound, ScriptError, StatusError
 from ..wire.profiles import Profile, get_profile
 from ..wire.protobuf import message_class, pack_problem
 from ..wire.routes import RESERVED_PREFIXES
@@ -311,11 +311,11 @@ class EmulatorState:
             raise ScriptError(f"operation {name!r} cannot be served over gRPC: {problem}")
 
     def operation(self, name: str) -> OperationHandle:
-        """The handle of an existing operation; `KeyError` naming what exists otherwise."""
+        """The handle of an existing operation; `OperationNotFound` (a `KeyError`) naming what exists otherwise."""
         with self.lock:
             record = self.store.find(name)
             if record is None:
-                raise KeyError(f"no operation named {name!r}; the emulator has {self.store.names()[:10]}")
+                raise OperationNotFound(f"no operation named {name!r}; the emulator has {self.store.names()[:10]}")
             return OperationHandle(self, record)
 
     def operations(self) -> list[OperationHandle]:

@@ -8,7 +8,8 @@ from typing import Any
 from .codes import Code, parse_code
 from .protobuf import json_of
 
-__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "NotServing", "ScriptError", "StatusError"]
+__all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "NotServing", "OperationNotFound", "ScriptError",
+           "StatusError"]
 
 #: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
 ERROR_DOMAIN = "lro-emulator"
@@ -23,6 +24,13 @@ class LroEmulatorError(Exception):
 
 class NotServing(LroEmulatorError, RuntimeError):
     """An address was asked of a server that is not started (``emu.url`` before ``emu.start()``)."""
+
+
+class OperationNotFound(LroEmulatorError, KeyError):
+    """``emu.operation(name)`` for a name the emulator does not hold; the message names those it does."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class StatusError(LroEmulatorError):
@@ -45,7 +53,7 @@ class StatusError(LroEmulatorError):
         # Checked here, where a test raising one from a start script would see the fault.
         rpc_code = parse_code(code)
         if rpc_code is Code.OK:
-            raise ValueError("a StatusError needs an error code, not OK")
+            raise ScriptError("a StatusError needs an error code, not OK")
         if not isinstance(message, str) or (reason is not None and not isinstance(reason, str)):
             raise TypeError("a StatusError's message and reason must be strings")
         if metadata and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .errors import ScriptError
 from .routes import NAME_SEGMENT
 
 __all__ = ["PROFILES", "RPCS", "Profile", "get_profile"]
@@ -126,10 +127,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(_PROFILES)
 
 
 def get_profile(profile: str | Profile) -> Profile:
-    """Look a profile up by name; raise `ValueError` naming the known ones."""
+    """Look a profile up by name; raise `ScriptError` (a `ValueError`) naming the known ones."""
     if isinstance(profile, Profile):
         return profile
     try:
         return PROFILES[profile]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}") from None
+        raise ScriptError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}") from None
