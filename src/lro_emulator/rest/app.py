@@ -7,13 +7,11 @@ service, and records the call there.
 from __future__ import annotations
 
 import json
-import re
 import select
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map, Rule
@@ -22,7 +20,6 @@ from werkzeug.wrappers import Request
 from ..core.calls import Call
 from ..core.faults import Effect
 from ..core.pipeline import Arrival, Target, checked_failure, emulator_bug, run_call
-from ..core.scenario import YAML_MEDIA_TYPES
 from ..core.starts import Starter, StartRequest, set_field
 from ..core.state import EmulatorState
 from ..wire.codes import Code
@@ -37,8 +34,15 @@ from ..wire.routes import (
     ROUTES,
     STANDARD_QUERY_PARAMETERS,
 )
-from ..wire.validation import SchemaViolation
 from .discovery import algorithms, discovery_document
+from .reading import (
+    BODY_KEY,
+    control_body,
+    headers_of,
+    path_keeping_encoded_slashes,
+    read_body,
+    read_query,
+)
 
 if TYPE_CHECKING:
     from .control import ControlPlane
@@ -66,14 +70,11 @@ _QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for
 _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
-_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 #: How many entries the route cache and the encoding cache each hold before starting over; the longest
 #: path the route cache keeps, and the largest encoded Operation the encoding cache keeps.
 _CACHE_ENTRIES = 4096
 _MATCH_CACHE_PATH = 2048
 _ENCODING_CACHE_BYTES = 65536
-# Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
-_BODY_KEY = "lro_emulator.body"
 
 
 class DroppedConnection(LroEmulatorError, ConnectionResetError):
@@ -101,19 +102,19 @@ class RestApp:
         self._control_handlers: dict[str, Callable[[Request], JSON]] = {}
         if control is not None:
             self._control_handlers = {
-                "control_status": lambda request: control.status(_query(request, {})),
-                "control_openapi": lambda request: control.openapi(_root_url(request), _query(request, {})),
-                "control_create": lambda request: control.create_operation(_control_body(request)),
-                "control_load": lambda request: control.load_scenario(_control_body(request, text_ok=True)),
-                "control_clock": lambda request: control.clock(_query(request, {})),
-                "control_advance": lambda request: control.advance(_control_body(request)),
-                "control_set": lambda request: control.set_time(_control_body(request)),
-                "control_calls": lambda request: control.calls(_query(request, _QUERY["control_calls"])),
-                "control_reset": lambda request: control.reset(_control_body(request)),
+                "control_status": lambda request: control.status(read_query(request, {})),
+                "control_openapi": lambda request: control.openapi(_root_url(request), read_query(request, {})),
+                "control_create": lambda request: control.create_operation(control_body(request)),
+                "control_load": lambda request: control.load_scenario(control_body(request, text_ok=True)),
+                "control_clock": lambda request: control.clock(read_query(request, {})),
+                "control_advance": lambda request: control.advance(control_body(request)),
+                "control_set": lambda request: control.set_time(control_body(request)),
+                "control_calls": lambda request: control.calls(read_query(request, _QUERY["control_calls"])),
+                "control_reset": lambda request: control.reset(control_body(request)),
             }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        kept = _path_keeping_encoded_slashes(environ)
+        kept = path_keeping_encoded_slashes(environ)
         if kept is not None:
             environ["PATH_INFO"] = kept
         request = Request(environ)
@@ -123,9 +124,9 @@ class RestApp:
             return self._control_call(environ, start_response, request)
         state = self._state()
         query = dict(request.args.items()) if environ.get("QUERY_STRING") else {}
-        arrival = Arrival("http", request.method, request.path, _headers(environ), query)
+        arrival = Arrival("http", request.method, request.path, headers_of(environ), query)
         outcome = run_call(state, arrival, lambda: self._route(state, request), _SocketLink(environ),
-                           body=lambda: environ.get(_BODY_KEY),
+                           body=lambda: environ.get(BODY_KEY),
                            failure_of=lambda error: _http_failure(state, request, error))
         fault, failure = outcome.fault, outcome.failure
         status = outcome.call.status
@@ -225,14 +226,14 @@ class RestApp:
     # -- handlers: (state, request, **route args) -> response document ------------------------------
 
     def on_get(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
-        _query(request, {})
+        read_query(request, {})
         return state.service.get_operation(name)
 
     def on_list(self, state: EmulatorState, request: Request, version: str, parent: str) -> JSON:
-        return _list(state, parent, _query(request, _QUERY["list"]))
+        return _list(state, parent, read_query(request, _QUERY["list"]))
 
     def on_list_global(self, state: EmulatorState, request: Request, version: str) -> JSON:
-        query = _query(request, _QUERY["list_global"])
+        query = read_query(request, _QUERY["list_global"])
         # Vertex's discovery document declares a `name` parameter on the global list; it can only be empty.
         if query.get("name"):
             raise StatusError.bad_request(f"GET /{version}/operations lists the global collection, so name must be "
@@ -241,18 +242,18 @@ class RestApp:
         return _list(state, "", query)
 
     def on_cancel(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
-        _query(request, {})
-        _body(state, request, "cancel-operation-request", name)
+        read_query(request, {})
+        read_body(state, request, "cancel-operation-request", name)
         return state.service.cancel_operation(name)
 
     def on_delete(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
-        _query(request, {})
+        read_query(request, {})
         return state.service.delete_operation(name)
 
     def on_wait(self, state: EmulatorState, request: Request, version: str, name: str) -> JSON:
         # Earth Engine sends the timeout in the body, Vertex AI in the query: accept either, not both.
-        query = _query(request, _QUERY["wait"])
-        body = _body(state, request, "wait-operation-request", name)
+        query = read_query(request, _QUERY["wait"])
+        body = read_body(state, request, "wait-operation-request", name)
         if "timeout" in query and "timeout" in body:
             raise StatusError.bad_request("timeout was given both in the query and in the body; give it once",
                                        field="timeout")
@@ -264,15 +265,15 @@ class RestApp:
         return state.service.wait_operation(name, timeout)
 
     def on_discovery(self, state: EmulatorState, request: Request) -> JSON:
-        query = _query(request, _QUERY["discovery"])
+        query = read_query(request, _QUERY["discovery"])
         return discovery_document(state.profile, _root_url(request), query.get("version", "v1"))
 
     def on_discovery_v1(self, state: EmulatorState, request: Request, api: str, version: str) -> JSON:
-        _query(request, {})
+        read_query(request, {})
         return discovery_document(state.profile, _root_url(request), version, api)
 
     def on_algorithms(self, state: EmulatorState, request: Request, version: str, project: str) -> JSON:
-        _query(request, _QUERY["algorithms"])
+        read_query(request, _QUERY["algorithms"])
         return algorithms(state.profile, project)
 
     @staticmethod
@@ -281,7 +282,7 @@ class RestApp:
         rule = starter.http
         assert rule is not None
         message: JSON = {}
-        body = _body(state, request, None, None) if rule.body is not None else None
+        body = read_body(state, request, None, None) if rule.body is not None else None
         if rule.body is None and request.get_data(cache=True).strip():
             raise StatusError.bad_request(f"{rule.text} takes no request body", field="body")
         if rule.body == "*" and body:
@@ -394,36 +395,6 @@ def _respond_bytes(
     return [] if environ["REQUEST_METHOD"] == "HEAD" else [payload]
 
 
-def _path_keeping_encoded_slashes(environ: Mapping[str, Any]) -> str | None:
-    """The request's path with every ``%2F`` kept as the text ``%2F``, if it has one; otherwise None.
-
-    WSGI servers decode the path, which would turn ``projects%2Fp`` into two segments. Google's path
-    templates do not: an encoded slash is part of the segment it is in, so a name holding one is
-    simply another name (and, as the real service answers, not found).
-    """
-    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
-    path = raw.partition("?")[0]
-    if "%2f" not in path.lower():
-        return None
-    parts = urlsplit(path)
-    if parts.scheme or not path.startswith("/"):  # absolute form: http://host/path
-        path = parts.path
-    kept = _ENCODED_SLASH.sub(lambda found: "%25" + found.group(0)[1:], path)
-    # The WSGI "encoding dance": PATH_INFO holds the UTF-8 bytes as latin-1 characters.
-    return unquote(kept).encode().decode("latin-1")
-
-
-def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """The request's headers with lower-case names, read straight from the environ (as werkzeug's
-    `EnvironHeaders` would give them, at a fraction of its cost on every poll)."""
-    headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-               if key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH")}
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = environ[key]
-    return headers
-
-
 def _client_gone(environ: dict[str, Any], wait: float) -> bool:
     """Whether the client closed its connection, waiting up to ``wait`` real seconds for it to do so.
 
@@ -442,116 +413,3 @@ def _client_gone(environ: dict[str, Any], wait: float) -> bool:
 def _root_url(request: Request) -> str:
     """The address the client reached the emulator at, with a trailing slash (a discovery ``rootUrl``)."""
     return request.host_url
-
-
-def _control_body(request: Request, *, text_ok: bool = False) -> Any:
-    """A control-plane request body: a JSON object, or where ``text_ok`` the YAML or JSON text itself.
-
-    Text is left to the scenario reader, which reports faults with their lines.
-    """
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    # curl -d sends its data as a form; a harness with nothing but curl should not need -H for every call.
-    curl_default = request.mimetype == "application/x-www-form-urlencoded"
-    if text_ok and (request.mimetype in YAML_MEDIA_TYPES or curl_default):
-        return raw
-    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json") and not curl_default:
-        accepted = "application/json" + (" or application/yaml" if text_ok else "")
-        raise StatusError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
-    return _json_object(request, raw)
-
-
-def _json_object(request: Request, raw: bytes) -> JSON:
-    """A body that must be a JSON object; it is kept for the call log even when it is not one."""
-    try:
-        document = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as error:
-        # The interpreter's advice on raising its digit limit is advice for the emulator, not for the client.
-        reason = str(error).partition("; use sys.set_int_max_str_digits()")[0]
-        raise StatusError.bad_request(f"Invalid JSON payload received. {reason}", field="body") from None
-    except RecursionError:
-        raise StatusError.bad_request("Invalid JSON payload received. It is nested too deeply.", field="body") from None
-    request.environ[_BODY_KEY] = document
-    if not isinstance(document, dict):
-        raise StatusError.bad_request(
-            f"Invalid JSON payload received. Expected an object, got {_JSON_KINDS[type(document)]}", field="body"
-        )
-    return document
-
-
-#: What a JSON value that is not an object is, in JSON's words.
-_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
-               type(None): "null"}
-
-
-def _query(request: Request, allowed: Mapping[str, type]) -> dict[str, Any]:
-    """The request's query parameters, with snake_case accepted, types checked and unknown ones refused."""
-    values: dict[str, Any] = {}
-    if not request.environ.get("QUERY_STRING"):
-        return values  # a poll has none: spare parsing an empty query
-    for key in request.args:
-        if key in STANDARD_QUERY_PARAMETERS:
-            continue
-        field = camel_case(key)
-        if field not in allowed:
-            expected = ", ".join(allowed) or "no parameters besides the standard ones"
-            raise StatusError.bad_request(f"unknown query parameter {key!r}; this method accepts {expected}",
-                                       field=key)
-        raw = request.args.getlist(key)
-        if field in values or len(raw) > 1:
-            raise StatusError.bad_request(f"query parameter {field!r} was given more than once", field=field)
-        values[field] = _convert(field, raw[0], allowed[field])
-    return values
-
-
-def _convert(field: str, raw: str, kind: type) -> Any:
-    if kind is int:
-        # int() would also take "1_0", " 7" and non-ASCII digits; the wire format is plain decimal.
-        if re.fullmatch(r"-?[0-9]+", raw) is None:
-            raise StatusError.bad_request(f"{field} must be an integer, got {raw!r}", field=field)
-        number = int(raw)
-        if not -(2**31) <= number < 2**31:
-            raise StatusError.bad_request(f"{field} is out of range for an int32: {raw}", field=field)
-        return number
-    if kind is bool:
-        if raw.lower() in ("true", "1"):
-            return True
-        if raw.lower() in ("false", "0"):
-            return False
-        raise StatusError.bad_request(f"{field} must be true or false, got {raw!r}", field=field)
-    return raw
-
-
-def _body(state: EmulatorState, request: Request, schema: str | None, name: str | None) -> JSON:
-    """The JSON body (empty means ``{}``), keys in camelCase, checked against its request schema if any."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):
-        raise StatusError.bad_request(
-            f"the request body must be JSON (Content-Type: application/json), got {request.mimetype!r}",
-            field="body",
-        )
-    document = _json_object(request, raw)
-    # proto3 JSON: null means the field is unset.
-    camel = {camel_case(key): value for key, value in document.items() if value is not None}
-    if schema is None:
-        return camel
-    try:
-        state.schemas.validate(schema, camel)
-    except SchemaViolation as violation:
-        message = violation.message
-        if violation.rule.startswith("additionalProperties"):
-            # Name an unknown key as the client spelt it, not as it reads in camelCase.
-            for key in document:
-                message = message.replace(repr(camel_case(key)), repr(key))
-        raise StatusError.bad_request(f"Invalid JSON payload received. {message}",
-                                   field=violation.pointer.lstrip("/") or "body") from None
-    if camel.get("name", name) != name:
-        raise StatusError.bad_request(f"the body names {camel['name']!r} but the path names {name!r}", field="name")
-    return camel
-
-
-def _reject_constant(constant: str) -> Any:
-    raise ValueError(f"{constant} is not valid JSON")
