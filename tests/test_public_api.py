@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import inspect
 import pathlib
+import pickle
 import re
 import warnings
 from typing import Any
@@ -200,3 +202,19 @@ def test_an_unknown_operation_names_what_exists_without_keyerror_quotes() -> Non
 
     assert str(raised.value) == ("no operation named 'projects/p/operations/b'; the emulator has "
                                  "['projects/p/operations/a']")
+
+
+def test_our_errors_survive_pickle_and_copy() -> None:
+    """A test may hand an error to another process (multiprocessing, a process pool) or copy it."""
+    retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1s"}
+    status = lro_emulator.StatusError("NOT_FOUND", "gone", reason="GONE", metadata={"k": "v"}, details=[retry])
+    violation = lro_emulator.SchemaViolation(schema="operation", title="Operation", pointer="/done",
+                                             rule="type at operation.schema.json#/properties/done/type",
+                                             message="'yes' is not of type 'boolean'")
+
+    for copied in (pickle.loads(pickle.dumps(status)), copy.copy(status), copy.deepcopy(status)):
+        assert (copied.code, copied.message, copied.reason, copied.metadata, copied.details) == (
+            status.code, status.message, status.reason, status.metadata, status.details)
+    for copied_violation in (pickle.loads(pickle.dumps(violation)), copy.deepcopy(violation)):
+        assert str(copied_violation) == str(violation)
+        assert (copied_violation.pointer, copied_violation.rule) == (violation.pointer, violation.rule)

@@ -154,6 +154,20 @@ def test_a_content_length_that_is_not_ascii_digits_is_refused_with_an_envelope(l
     assert not op.done
 
 
+@pytest.mark.parametrize("version", [b"HTTP/9.9", b"HTTP/2.0"])
+def test_an_http_version_the_server_does_not_speak_is_the_clients_mistake(
+    lro_emulator: Emulator, version: bytes
+) -> None:
+    received = _raw_exchange(lro_emulator, b"GET /v1/projects/p/operations/x " + version + b"\r\nHost: x\r\n\r\n")
+
+    head, _, body = received.partition(b"\r\n\r\n")
+    error = json.loads(body)["error"]
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert (error["status"], error["details"][0]["reason"]) == ("INVALID_ARGUMENT", "UNREADABLE_HTTP_REQUEST")
+    assert "Invalid HTTP version" in error["message"]
+    assert lro_emulator.problems == []
+
+
 def test_a_chunked_body_is_read_and_the_connection_closed_after_the_answer(lro_emulator: Emulator) -> None:
     """Where a chunked body ends is only known by reading it: werkzeug's make_environ marks it, the handler closes."""
     op = lro_emulator.add_operation()

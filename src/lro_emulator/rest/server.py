@@ -22,6 +22,7 @@ import struct
 import threading
 import traceback
 from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected
@@ -73,6 +74,11 @@ class _QuietHandler(WSGIRequestHandler):
         """
         self.close_connection = True
         text = message or f"HTTP {code}"
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            # The client's mistake, not ours; and http.server, having refused the version, would answer in
+            # HTTP/0.9 (a body with no status line), which no client of that version reads.
+            self.request_version = "HTTP/1.1"
+            code = HTTPStatus.BAD_REQUEST
         if code >= 500:
             error = StatusError(Code.INTERNAL, text, reason="EMULATOR_FAILURE")
         else:

@@ -65,6 +65,10 @@ class StatusError(LroEmulatorError):
         self.metadata = dict(metadata or {})
         self.extra_details = [_detail(json_of(detail)) for detail in details]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Its constructor takes keywords, which pickle and copy do not pass: a test may send one to another process.
+        return _rebuilt, (self.code, self.message, self.reason, self.metadata, self.extra_details)
+
     @property
     def details(self) -> list[dict[str, Any]]:
         """The ``details`` list: an ``ErrorInfo`` first, then any others."""
@@ -99,6 +103,12 @@ def _detail(detail: object) -> dict[str, Any]:
     if not isinstance(detail, Mapping) or not isinstance(detail.get("@type"), str):
         raise TypeError(f"a StatusError detail is a google.rpc message or its JSON with @type, got {detail!r}")
     return dict(detail)
+
+
+def _rebuilt(
+    code: Code, message: str, reason: str, metadata: dict[str, str], details: list[dict[str, Any]]
+) -> StatusError:
+    return StatusError(code, message, reason=reason, metadata=metadata, details=details)
 
 
 class ScriptError(LroEmulatorError, ValueError):

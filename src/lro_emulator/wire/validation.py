@@ -54,9 +54,18 @@ class SchemaViolation(LroEmulatorError, ValueError):
         base, hash_, fragment = schema.partition("#")
         super().__init__(f"{title} violates {base}{_SUFFIX}{hash_}{fragment} at {where}: {message}")
         self.schema = schema
+        self.title = title
         self.pointer = pointer
         self.rule = rule
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The constructor takes keywords only, which pickle and copy do not pass.
+        return _violation, (self.schema, self.title, self.pointer, self.rule, self.message)
+
+
+def _violation(schema: str, title: str, pointer: str, rule: str, message: str) -> SchemaViolation:
+    return SchemaViolation(schema=schema, title=title, pointer=pointer, rule=rule, message=message)
 
 
 class Schemas:
