@@ -154,7 +154,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             body = read[0] = _as_json(message)
             if body is None:
                 raise StatusError.bad_request(f"the request is not a valid {message.DESCRIPTOR.full_name}: a value "
-                                           "is out of range for its type", field="request")
+                                              "is out of range for its type", field="request")
             request.append(body)
 
         created: list[str] = []
@@ -165,7 +165,8 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             payload: bytes = _message(state, document, operations_pb2.Operation).SerializeToString()
             return payload
 
-        return Target(starter.rpc, start, locate=lambda: decode(), names=lambda _: created[0] if created else None)
+        # A start names no operation until it creates one; locating it only decodes the request.
+        return Target(starter.rpc, start, locate=decode, names=lambda _: created[0] if created else None)
 
     @staticmethod
     def _call(state: EmulatorState, rpc: str, request: Any) -> Message:
