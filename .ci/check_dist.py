@@ -1,4 +1,5 @@
-"""Check what a release ships: the sdist and the wheel built from it carry the schemas and the plugin, once each.
+"""Check what a release ships: the sdist and the wheel built from it carry the schemas, the profiles' binding
+tables and the plugin, once each.
 
 Usage: ``python .ci/check_dist.py DIST`` after ``python -m build --outdir DIST .`` (which builds the sdist, then
 the wheel from the sdist).
@@ -13,6 +14,8 @@ repo = pathlib.Path(__file__).resolve().parents[1]
 dist = pathlib.Path(sys.argv[1])
 schemas = {path.name: path.read_bytes() for path in (repo / "schemas").iterdir() if path.suffix == ".json"}
 plugin = (repo / "conftest_plugin.py").read_bytes()
+bindings = {path.name: path.read_bytes() for path in (repo / "src/lro_emulator/wire/bindings").glob("*.json")}
+assert bindings, "no binding tables in src/lro_emulator/wire/bindings"
 
 [sdist] = dist.glob("*.tar.gz")
 with tarfile.open(sdist) as tar:
@@ -27,6 +30,9 @@ with zipfile.ZipFile(wheel) as archive:
     for name, content in schemas.items():
         assert archive.read(f"lro_emulator/schemas/{name}") == content, f"the wheel's {name} differs from schemas/"
     assert archive.read("lro_emulator/conftest_plugin.py") == plugin, "the wheel's plugin differs"
+    for name, content in bindings.items():
+        assert archive.read(f"lro_emulator/wire/bindings/{name}") == content, f"the wheel's {name} differs"
     files = archive.namelist()
     assert len(files) == len(set(files)), "the wheel holds files twice"
-print(f"{sdist.name} and {wheel.name}: {len(schemas)} schemas and the plugin, once each")
+print(f"{sdist.name} and {wheel.name}: {len(schemas)} schemas, {len(bindings)} binding tables and the plugin, "
+      "once each")

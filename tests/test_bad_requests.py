@@ -504,7 +504,9 @@ PROFILES = [
     _case("vertex-project-level-name", not_found(
         "POST", "/v1/projects/p/operations/x:cancel", "'projects/p/operations/x' is not an operation name the vertex "
         "profile serves; its names look like projects/*/locations/*/operations/* or "
-        "projects/*/locations/*/**/operations/* or operations/*", "OPERATION_NOT_FOUND",
+        "projects/*/locations/*/agents/*/operations/* or projects/*/locations/*/apps/*/operations/* or "
+        "projects/*/locations/*/datasets/*/operations/* (or one of 152 more: see the profile's patterns)",
+        "OPERATION_NOT_FOUND",
         metadata={"name": "projects/p/operations/x"}, profile="vertex")),
     _case("vertex-global-list-with-a-name", invalid(
         "GET", "/v1/operations", "GET /v1/operations lists the global collection, so name must be empty, not "
@@ -518,7 +520,8 @@ PROFILES = [
         "CancelOperation, GetOperation, ListOperations", "METHOD_NOT_OFFERED", profile="cancel-get-list")),
     _case("cancel-get-list-multi-segment-name", not_found(
         "GET", "/v2/projects/p/operations/a/b", "'projects/p/operations/a/b' is not an operation name the "
-        "cancel-get-list profile serves; its names look like projects/*/operations/*", "OPERATION_NOT_FOUND",
+        "cancel-get-list profile serves; its names look like projects/*/locations/*/operations/* or "
+        "projects/*/operations/*", "OPERATION_NOT_FOUND",
         metadata={"name": "projects/p/operations/a/b"}, profile="cancel-get-list")),
 ]
 

@@ -193,6 +193,7 @@ def test_the_package_holds_its_plugin_schemas_and_type_marker() -> None:
     assert (PACKAGE / "conftest_plugin.py").is_file()
     assert (PACKAGE / "schemas" / "operation.schema.json").is_file()
     assert (PACKAGE / "schemas" / "openapi.json").is_file()
+    assert (PACKAGE / "wire" / "bindings" / "vertex.json").is_file()
     assert (PACKAGE / "py.typed").is_file()
 
 

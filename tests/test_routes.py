@@ -361,7 +361,7 @@ _FOREIGN = {
     "generic": ("projects/p/jobs/x", None),  # no operations segment: nothing routes it
     "earthengine": ("projects/p/locations/l/operations/x", "projects/p/locations/l"),
     "vertex": ("projects/p/operations/x", "projects/p"),
-    "cancel-get-list": ("projects/p/operations/x/y", "projects/p/locations/l"),
+    "cancel-get-list": ("projects/p/operations/x/y", "projects/p/jobs/j"),
 }
 
 
@@ -444,7 +444,7 @@ def test_name_outside_the_profile_patterns_is_not_found(
     response = http.open(path.format(name=name, parent=parent), method=method)
 
     error = _error(response, 404, "NOT_FOUND")
-    patterns = " or ".join(PROFILES[profile].name_patterns)
+    patterns = PROFILES[profile].spell_names()
     if rpc == "ListOperations":
         assert error["message"].startswith(f"{parent} is not a collection the {profile} profile lists")
     elif profile == "generic":

@@ -84,7 +84,7 @@ class OperationsService:
             raise StatusError(
                 Code.NOT_FOUND,
                 f"{parent or '(empty)'!s} is not a collection the {self.profile.name} profile lists operations of; "
-                f"it lists {' and '.join(self.profile.parent_patterns)}",
+                f"it lists {self.profile.spell_parents()}",
                 reason="UNKNOWN_PARENT",
             )
         if return_partial_success and not self.profile.cross_collection:
@@ -225,7 +225,7 @@ class OperationsService:
         ):
             return (
                 f"{name!r} is not an operation name the {self.profile.name} profile serves; "
-                f"its names look like {' or '.join(self.profile.name_patterns)}"
+                f"its names look like {self.profile.spell_names()}"
             )
         names = self.store.names()
         message = f"operation {name!r} not found"

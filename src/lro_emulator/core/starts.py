@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..wire.errors import ScriptError
+from ..wire.http_rules import HTTP_METHODS, HttpRule, RuleIndex
 from ..wire.proto3_json import JSON
-from ..wire.routes import TEMPLATE_SEGMENT
 
 if TYPE_CHECKING:
     from .handle import OperationHandle
@@ -24,133 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["HTTP_METHODS", "HttpRule", "StartRequest", "StartTable", "Starter", "parse_grpc_method"]
 
 
-#: The HTTP methods a google.api.http rule can bind.
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_FIELD_PATH = re.compile(rf"{_IDENT}(?:\.{_IDENT})*")
-_LITERAL = re.compile(r"[A-Za-z0-9_.~\-$]+")
 _GRPC_METHOD = re.compile(rf"/?((?:{_IDENT}\.)*{_IDENT})\.({_IDENT})/({_IDENT})")
-
-
-@dataclasses.dataclass(frozen=True)
-class HttpRule:
-    """A google.api.http binding such as ``POST /v1/{parent=projects/*/locations/*}/workflows``.
-
-    ``variables`` are the request fields bound by the path, in order; ``body`` is the request field
-    the body fills (``"*"`` for the whole request, None when the method takes no body).
-    """
-
-    method: str
-    template: str
-    variables: tuple[str, ...]
-    body: str | None
-    regex: re.Pattern[str]
-
-    @classmethod
-    def parse(cls, text: str, body: str | None = "*") -> HttpRule:
-        """Parse ``"METHOD /path/template"``; `ScriptError` says what is wrong with it."""
-        if not isinstance(text, str) or " " not in text.strip():
-            raise ScriptError(f"http= must be 'METHOD /path', e.g. 'POST /v1/{{parent=projects/*}}/things'; "
-                              f"got {text!r}")
-        method, template = text.strip().split(None, 1)
-        method = method.upper()
-        if method not in HTTP_METHODS:
-            raise ScriptError(f"http= method {method!r} is not one of {', '.join(HTTP_METHODS)}")
-        if body is not None and body != "*" and not _FIELD_PATH.fullmatch(body):
-            raise ScriptError(f"body= must be '*', a request field name, or None; got {body!r}")
-        if method in ("GET", "DELETE") and body is not None:
-            body = None  # google.api.http: GET and DELETE carry no body
-        pattern, variables = _compile_template(template)
-        return cls(method, template, tuple(variables), body, re.compile(pattern))
-
-    @property
-    def text(self) -> str:
-        """The rule as declared: ``METHOD /template``."""
-        return f"{self.method} {self.template}"
-
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        """The bound variables when ``method`` and ``path`` match, else None."""
-        if method != self.method:
-            return None
-        found = self.regex.fullmatch(path)
-        if found is None:
-            return None
-        return {field: found.group(f"v{index}") for index, field in enumerate(self.variables)}
-
-
-def _compile_template(template: str) -> tuple[str, list[str]]:
-    """The regular expression of a path template (``/seg/{field=pattern}/...:verb``) and its fields."""
-    if not template.startswith("/"):
-        raise ScriptError(f"the path template {template!r} must start with '/'")
-    verb = ""
-    body = template
-    # A custom verb follows the last colon outside braces.
-    depth = 0
-    for index in range(len(template) - 1, -1, -1):
-        char = template[index]
-        if char == "}":
-            depth += 1
-        elif char == "{":
-            depth -= 1
-        elif char == ":" and depth == 0:
-            body, verb = template[:index], template[index + 1:]
-            if not _LITERAL.fullmatch(verb):
-                raise ScriptError(f"the custom verb {verb!r} of {template!r} is not a literal")
-            break
-    pieces: list[str] = []
-    variables: list[str] = []
-    for segment in _split_segments(body[1:], template):
-        if segment.startswith("{"):
-            if not segment.endswith("}"):
-                raise ScriptError(f"unbalanced braces in the path template {template!r}")
-            field, _, inner = segment[1:-1].partition("=")
-            if not _FIELD_PATH.fullmatch(field):
-                raise ScriptError(f"{field!r} in {template!r} is not a request field path")
-            if field in variables:
-                raise ScriptError(f"the path template {template!r} binds {field!r} twice")
-            sub = [_segment_regex(s, template) for s in (inner or "*").split("/")]
-            pieces.append(f"(?P<v{len(variables)}>{'/'.join(sub)})")
-            variables.append(field)
-        else:
-            pieces.append(_segment_regex(segment, template))
-    pattern = "/" + "/".join(pieces) + (":" + re.escape(verb) if verb else "")
-    return pattern, variables
-
-
-def _split_segments(text: str, template: str) -> list[str]:
-    """Split on slashes outside braces."""
-    segments, current, depth = [], "", 0
-    for char in text:
-        if char == "{":
-            depth += 1
-            if depth > 1:
-                raise ScriptError(f"nested braces in the path template {template!r}")
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                raise ScriptError(f"unbalanced braces in the path template {template!r}")
-        if char == "/" and depth == 0:
-            segments.append(current)
-            current = ""
-        else:
-            current += char
-    if depth:
-        raise ScriptError(f"unbalanced braces in the path template {template!r}")
-    segments.append(current)
-    if any(not segment for segment in segments):
-        raise ScriptError(f"the path template {template!r} has an empty segment")
-    return segments
-
-
-def _segment_regex(segment: str, template: str) -> str:
-    if segment == "*":
-        return TEMPLATE_SEGMENT
-    if segment == "**":
-        return rf"{TEMPLATE_SEGMENT}(?:/{TEMPLATE_SEGMENT})*"
-    if not _LITERAL.fullmatch(segment):
-        raise ScriptError(f"{segment!r} in the path template {template!r} is not '*', '**' or a literal")
-    return re.escape(segment)
 
 
 def parse_grpc_method(text: str) -> tuple[str, str]:
@@ -190,7 +65,13 @@ ParentOf = Callable[[StartRequest], str]
 
 @dataclasses.dataclass(eq=False)
 class Starter:
-    """One declared starting method. ``operations`` and ``requests`` hold what each call created and sent."""
+    """One declared starting method. ``operations`` and ``requests`` hold what each call created and sent.
+
+    ``http`` is its main HTTP binding and ``bindings`` every one (the main first, then the additional
+    bindings its google.api.http rule lists). ``method`` is its full name when it was declared from the
+    method itself; ``response_type`` and ``metadata_type`` are the full names of the messages its
+    operations answer, when the method declares them (a script giving another type is a `ScriptError`).
+    """
 
     http: HttpRule | None
     grpc_method: str | None
@@ -199,10 +80,22 @@ class Starter:
     parent: str | ParentOf = "parent"
     operations: list[OperationHandle] = dataclasses.field(default_factory=list)
     requests: list[StartRequest] = dataclasses.field(default_factory=list)
+    bindings: tuple[HttpRule, ...] = ()
+    method: str | None = None
+    response_type: str | None = None
+    metadata_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.bindings and self.http is not None:
+            self.bindings = (self.http,)
+        elif self.bindings and self.http is None:
+            self.http = self.bindings[0]
 
     @property
     def rpc(self) -> str:
-        """How the call log names calls of this method: the gRPC method when declared, else the HTTP rule."""
+        """How the call log names calls of this method: its full gRPC name when known, else the HTTP rule."""
+        if self.method is not None:
+            return "/".join(self.method.rsplit(".", 1))
         if self.grpc_method is not None:
             return self.grpc_method.lstrip("/")
         assert self.http is not None
@@ -223,15 +116,19 @@ class StartTable:
 
     def __init__(self) -> None:
         self._starters: list[Starter] = []
+        self._index: RuleIndex[Starter] | None = None
 
     def add(self, starter: Starter) -> None:
-        """Declare ``starter``; `ScriptError` if its route or method is already declared."""
+        """Declare ``starter``; `ScriptError` if one of its routes or its method is already declared."""
         for other in self._starters:
-            if starter.http is not None and other.http is not None and starter.http.text == other.http.text:
-                raise ScriptError(f"{starter.http.text} already starts operations; declare it once")
+            taken = {rule.text for rule in other.bindings}
+            for rule in starter.bindings:
+                if rule.text in taken:
+                    raise ScriptError(f"{rule.text} already starts operations; declare it once")
             if starter.grpc_method is not None and starter.grpc_method == other.grpc_method:
                 raise ScriptError(f"{starter.grpc_method} already starts operations; declare it once")
         self._starters.append(starter)
+        self._index = None
 
     def checkpoint(self) -> int:
         """A mark to `rollback` to."""
@@ -240,6 +137,7 @@ class StartTable:
     def rollback(self, mark: int) -> None:
         """Forget the starters declared since ``mark``."""
         del self._starters[mark:]
+        self._index = None
 
     def copy(self) -> StartTable:
         """A table with the same declarations (a scratch table for checking a scenario)."""
@@ -253,14 +151,16 @@ class StartTable:
     def __len__(self) -> int:
         return len(self._starters)
 
-    def match_http(self, method: str, path: str) -> tuple[Starter, dict[str, str]] | None:
-        """The starter whose rule matches, with the variables the path binds."""
-        for starter in self._starters:
-            if starter.http is not None:
-                variables = starter.http.match(method, path)
-                if variables is not None:
-                    return starter, variables
-        return None
+    def match_http(self, method: str, path: str) -> tuple[Starter, HttpRule, dict[str, str]] | None:
+        """The starter one of whose rules matches, the rule, and the variables the path binds."""
+        index = self._index
+        if index is None:
+            index = self._index = RuleIndex((rule, starter) for starter in self._starters for rule in starter.bindings)
+        found = index.match(method, path)
+        if found is None:
+            return None
+        rule, starter, variables = found
+        return starter, rule, variables
 
     def by_grpc_method(self, method: str) -> Starter | None:
         """The starter of a gRPC method path (``/pkg.Service/Method``)."""
@@ -268,7 +168,7 @@ class StartTable:
 
     def http_rules(self) -> list[str]:
         """Every declared HTTP rule, for error messages."""
-        return [s.http.text for s in self._starters if s.http is not None]
+        return [rule.text for starter in self._starters for rule in starter.bindings]
 
     def grpc_methods(self) -> list[str]:
         """Every declared gRPC method, for error messages."""

@@ -98,7 +98,7 @@ class EmulatorState:
             if not isinstance(name, str) or not profile.accepts_name(name):
                 raise ScriptError(
                     f"{name!r} is not an operation name the {profile.name} profile serves; "
-                    f"use a name like {' or '.join(profile.name_patterns)}",
+                    f"use a name like {profile.spell_names()}",
                     pointer="/name",
                 )
         else:
@@ -122,7 +122,7 @@ class EmulatorState:
         wildcard = isinstance(parent, str) and "-" in parent.split("/")
         if not isinstance(parent, str) or not profile.accepts_parent(parent) or wildcard:
             return (f"{parent!r} is not a collection of the {profile.name} profile; "
-                    f"use a parent like {' or '.join(profile.parent_patterns)}")
+                    f"use a parent like {profile.spell_parents()}")
         return None
 
     # -- starting methods ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..core.starts import Starter, StartRequest, set_field
 from ..core.state import EmulatorState
 from ..wire.codes import Code
 from ..wire.errors import LroEmulatorError, StatusError
+from ..wire.http_rules import HttpRule
 from ..wire.proto3_json import JSON, camel_case, parse_duration
 from ..wire.protobuf import canonical_json
 from ..wire.routes import (
@@ -148,8 +149,8 @@ class RestApp:
             found = state.starts.match_http(request.method, request.path)
             if found is None:
                 raise miss from None
-            starter, variables = found
-            return Target(starter.rpc, lambda: self._start(state, request, starter, variables),
+            starter, rule, variables = found
+            return Target(starter.rpc, lambda: self._start(state, request, starter, rule, variables),
                           names=lambda document: document["name"])
         rpc = _RPC_OF[endpoint]
         handler = getattr(self, f"on_{endpoint}")
@@ -180,16 +181,31 @@ class RestApp:
 
     @staticmethod
     def _match(state: EmulatorState, environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The endpoint and arguments of the request's route; NotFound or MethodNotAllowed if none."""
-        # werkzeug's matcher costs more than the rest of a poll together, and a polling client asks for
-        # the same path hundreds of times: successful matches are remembered, for the state's life.
+        """The endpoint and arguments of the request's route; NotFound or MethodNotAllowed if none.
+
+        A profile that publishes its bindings is served at exactly those paths; the generic profile at
+        the route table's (any version). The service's documents and the control plane are the route table's.
+        """
+        # Matching costs more than the rest of a poll together, and a polling client asks for the same path
+        # hundreds of times: successful matches are remembered, for the state's life.
         matched = state.cache("rest.routes", _CACHE_ENTRIES)
-        key = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""))
+        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        key = (method, path)
         found = matched.get(key)
         if found is None:
-            endpoint, args = URL_MAP.bind_to_environ(environ).match()
-            found = (str(endpoint), dict(args))
-            if len(key[1]) <= _MATCH_CACHE_PATH:  # a very long path is rarely polled twice
+            found = _published_route(state, method, path)
+            if found is None:
+                try:
+                    endpoint, args = URL_MAP.bind_to_environ(environ).match()
+                    if endpoint in _OPERATIONS_ENDPOINTS and not _served_off_the_published(state, endpoint, args):
+                        raise NotFound()
+                except (NotFound, MethodNotAllowed):
+                    allowed = [] if state.profile.routes is None else state.profile.routes.methods_matching(path)
+                    if allowed:
+                        raise MethodNotAllowed(valid_methods=allowed) from None
+                    raise
+                found = (str(endpoint), dict(args))
+            if len(path) <= _MATCH_CACHE_PATH:  # a very long path is rarely polled twice
                 matched.put(key, found)
         return found[0], dict(found[1])
 
@@ -277,10 +293,10 @@ class RestApp:
         return algorithms(state.profile, project)
 
     @staticmethod
-    def _start(state: EmulatorState, request: Request, starter: Starter, variables: Mapping[str, str]) -> JSON:
+    def _start(
+        state: EmulatorState, request: Request, starter: Starter, rule: HttpRule, variables: Mapping[str, str]
+    ) -> JSON:
         """A declared starting method: the request message transcoded from path, query and body (AIP-127)."""
-        rule = starter.http
-        assert rule is not None
         message: JSON = {}
         body = read_body(state, request, None, None) if rule.body is not None else None
         if rule.body is None and request.get_data(cache=True).strip():
@@ -294,9 +310,10 @@ class RestApp:
             if len(values) > 1:
                 raise StatusError.bad_request(f"query parameter {key!r} was given more than once", field=key)
             set_field(message, ".".join(camel_case(part) for part in key.split(".")), values[0])
-        if rule.body not in (None, "*") and body:
-            set_field(message, rule.body, body)
-        for field, value in variables.items():
+        body_field = rule.body_field
+        if body_field not in (None, "*") and body:
+            set_field(message, body_field, body)
+        for field, value in zip(rule.fields, variables.values(), strict=True):
             set_field(message, field, value)
         if starter.request_type is not None:
             # REST clients send enums as numbers (enum-encoding=int); the script sees what gRPC would give.
@@ -342,12 +359,67 @@ def _routing_error(state: EmulatorState, request: Request, error: HTTPException)
     if isinstance(error, RequestEntityTooLarge):
         return StatusError.bad_request(f"the request body is larger than {MAX_BODY_BYTES} bytes", field="body")
     if isinstance(error, NotFound):
-        routes = "; ".join([f"{route.method} {route.template}" for route in ROUTES] + state.starts.http_rules())
         return StatusError(Code.NOT_FOUND,
-                        f"no Operations method is served at {request.method} {request.path}; routes are: {routes}",
-                        reason="ROUTE_NOT_FOUND")
+                           f"no Operations method is served at {request.method} {request.path}; "
+                           f"{_served_routes(state)}", reason="ROUTE_NOT_FOUND")
     return StatusError(Code.INVALID_ARGUMENT, f"the request could not be read: {error.description}",
                     reason="BAD_REQUEST")
+
+
+#: The endpoint of each Operations RPC when a profile's published binding routes it (ListOperations: with a parent).
+_ENDPOINT_OF = {"GetOperation": "get", "ListOperations": "list", "CancelOperation": "cancel",
+                "DeleteOperation": "delete", "WaitOperation": "wait"}
+
+
+def _published_route(state: EmulatorState, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    """The endpoint and arguments of the binding the profile publishes for ``method`` and ``path``, if any."""
+    routes = state.profile.routes
+    if routes is None:
+        return None
+    found = routes.match(method, path)
+    if found is None:
+        return None
+    _, rpc, variables = found
+    args: dict[str, Any] = {"version": path.split("/", 2)[1]}
+    if rpc != "ListOperations":
+        return _ENDPOINT_OF[rpc], {**args, "name": variables["name"]}
+    if "name" in variables:
+        return "list", {**args, "parent": variables["name"]}
+    return "list_global", args
+
+
+def _served_routes(state: EmulatorState) -> str:
+    """What the emulator serves, for a 404: the routes, or a few of the profile's published bindings."""
+    starts = state.starts.http_rules()
+    declared = f"; declared starting methods: {'; '.join(starts)}" if starts else ""
+    profile = state.profile
+    if profile.bindings is None:
+        routes = "; ".join([f"{route.method} {route.template}" for route in ROUTES] + starts)
+        return f"routes are: {routes}"
+    examples = "; ".join(texts[0] for texts in profile.bindings.values())
+    count = sum(len(texts) for texts in profile.bindings.values())
+    return (f"the {profile.name} profile serves the {count} bindings its service publishes, such as {examples}"
+            f"{declared}")
+
+
+def _served_off_the_published(state: EmulatorState, endpoint: str, args: Mapping[str, Any]) -> bool:
+    """Whether a route-table route the profile does not publish is still served: its handler answers better.
+
+    A method the service lacks answers UNIMPLEMENTED, and a name or parent that is not the service's answers
+    NOT_FOUND saying which names it has; ``/{version}/operations/{full name}``, which
+    ``google.api_core.operation.from_http_json`` clients poll, reaches the operation. Any other path the
+    service does not publish is not a route.
+    """
+    profile = state.profile
+    if profile.routes is None or not profile.offers(_RPC_OF[endpoint]):
+        return True
+    if endpoint == "list_global":
+        return not profile.accepts_parent("")
+    if endpoint == "list":
+        return not profile.accepts_parent(args["parent"])
+    name = args["name"]
+    legacy = name.startswith("operations/") and profile.accepts_name(name[len("operations/"):])
+    return legacy or not profile.accepts_name(name)
 
 
 def _list(state: EmulatorState, parent: str, query: Mapping[str, Any]) -> JSON:

@@ -1,17 +1,25 @@
-"""Service profiles: which Operations methods a service offers and which names it serves.
+"""Service profiles: which Operations methods a service offers, the HTTP bindings it publishes, the names it serves.
 
-Each profile mirrors the published REST reference of a real service (the README's profiles table). A method a
-profile lacks answers UNIMPLEMENTED; a name outside its patterns is not a resource of that service.
+The ``earthengine``, ``vertex`` and ``cancel-get-list`` profiles carry every binding of
+google.longrunning.Operations their real service publishes, read from the definitions its client
+libraries ship (``bindings/<profile>.json``; the README's "Profiles" section says which), and serve
+exactly those paths. Their operation names are the names those bindings accept. The ``generic``
+profile stands for any service: every API version, any name with an ``operations`` segment.
+A method a profile lacks answers UNIMPLEMENTED; a name outside its patterns is not a resource of it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from importlib import resources
 from types import MappingProxyType
 
 from .errors import ScriptError
+from .http_rules import HttpRule, RuleIndex, templates_regex
 from .routes import NAME_SEGMENT
 
 __all__ = ["PROFILES", "RPCS", "Profile", "get_profile"]
@@ -19,23 +27,29 @@ __all__ = ["PROFILES", "RPCS", "Profile", "get_profile"]
 #: The five RPCs of google.longrunning.Operations, by their proto names.
 RPCS = ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation")
 
-# Short, because every pattern below spells several segments.
-_SEG = NAME_SEGMENT
+#: How many patterns an error message spells before saying how many more there are.
+_SPELLED = 4
 
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """What one kind of service offers: its methods, operation names, list parents and a default parent."""
+    """What one kind of service offers: its methods, HTTP bindings, operation names, list parents, a default parent.
+
+    ``name_patterns`` and ``parent_patterns`` are path templates (``projects/*/operations/**``; ``""`` is the
+    global collection). ``bindings`` are the published HTTP rules of each RPC (``{"GetOperation":
+    ["GET /v1/{name=projects/*/operations/**}", ...]}``), or None for the generic routes (any version).
+    """
 
     name: str
     description: str
     rpcs: frozenset[str]
-    name_patterns: tuple[str, ...]  # human-readable, as in the REST reference
-    name_regex: re.Pattern[str]
+    name_patterns: tuple[str, ...]
     parent_patterns: tuple[str, ...]
-    parent_regex: re.Pattern[str]
     default_parent: str
     cross_collection: bool = False
+    bindings: Mapping[str, tuple[str, ...]] | None = None
+    #: Where the bindings come from, for people: the client libraries and documents they were read from.
+    sources: tuple[str, ...] = ()
 
     def offers(self, rpc: str) -> bool:
         """Whether the service has this RPC at all."""
@@ -49,28 +63,80 @@ class Profile:
         """Whether ``parent`` is a collection this service lists operations of."""
         return self.parent_regex.fullmatch(parent) is not None
 
+    @functools.cached_property
+    def name_regex(self) -> re.Pattern[str]:
+        """The operation names, as one regular expression."""
+        return _patterns_regex(self.name_patterns)
+
+    @functools.cached_property
+    def parent_regex(self) -> re.Pattern[str]:
+        """The list parents, as one regular expression."""
+        return _patterns_regex(self.parent_patterns)
+
+    @functools.cached_property
+    def routes(self) -> RuleIndex[str] | None:
+        """The published bindings, each with its RPC, matched in order (None: the generic routes)."""
+        if self.bindings is None:
+            return None
+        return RuleIndex((HttpRule.parse(text, None, segment=NAME_SEGMENT), rpc)
+                         for rpc, texts in self.bindings.items() for text in texts)
+
+    def spell_names(self) -> str:
+        """The name patterns for a message: a few, and how many more."""
+        return _spell(self.name_patterns)
+
+    def spell_parents(self) -> str:
+        """The parent patterns for a message: a few, and how many more."""
+        return _spell(self.parent_patterns, empty="(empty: the global operations/*)")
+
+
+def _spell(patterns: tuple[str, ...], empty: str = "") -> str:
+    shown = [pattern or empty for pattern in patterns[:_SPELLED]]
+    more = len(patterns) - len(shown)
+    return " or ".join(shown) + (f" (or one of {more} more: see the profile's patterns)" if more > 0 else "")
+
+
+def _patterns_regex(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile(templates_regex(patterns, NAME_SEGMENT))
+
 
 def _profile(
     name: str,
     description: str,
     rpcs: tuple[str, ...],
-    names: Mapping[str, str],
-    parents: Mapping[str, str],
+    names: tuple[str, ...],
+    parents: tuple[str, ...],
     default_parent: str,
     *,
     cross_collection: bool = False,
 ) -> Profile:
-    return Profile(
-        name=name,
-        description=description,
-        rpcs=frozenset(rpcs),
-        name_patterns=tuple(names),
-        name_regex=re.compile("|".join(f"(?:{regex})" for regex in names.values())),
-        parent_patterns=tuple(parents),
-        parent_regex=re.compile("|".join(f"(?:{regex})" for regex in parents.values())),
-        default_parent=default_parent,
-        cross_collection=cross_collection,
-    )
+    return Profile(name=name, description=description, rpcs=frozenset(rpcs), name_patterns=names,
+                   parent_patterns=parents, default_parent=default_parent, cross_collection=cross_collection)
+
+
+def _published(name: str, description: str, default_parent: str, *, cross_collection: bool = False) -> Profile:
+    """A profile of a real service, from the bindings its definitions publish (``bindings/<name>.json``).
+
+    Its names are those its GetOperation bindings accept, its parents the collections of those names, and
+    its methods the RPCs it binds.
+    """
+    text = (resources.files(__package__) / "bindings" / f"{name}.json").read_text(encoding="utf-8")
+    table = json.loads(text)
+    bindings = {rpc: tuple(texts) for rpc, texts in table["bindings"].items()}
+    names = _unique(_variable(text) for text in bindings.get("GetOperation", ()))
+    parents = _unique(re.sub(r"(?:^|/)operations/\*\*?$", "", pattern) for pattern in names)
+    return Profile(name=name, description=description, rpcs=frozenset(bindings), name_patterns=names,
+                   parent_patterns=parents, default_parent=default_parent, cross_collection=cross_collection,
+                   bindings=MappingProxyType(bindings), sources=tuple(table["sources"]))
+
+
+def _variable(text: str) -> str:
+    found = re.search(r"\{name=([^}]*)\}", text)
+    return "" if found is None else found.group(1)
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 _PROFILES = {
@@ -78,45 +144,28 @@ _PROFILES = {
     for profile in (
         _profile(
             "generic",
-            "all five methods, any operation name",
+            "all five methods, any operation name, any API version",
             RPCS,
-            {"**/operations/**": rf"(?:{_SEG}/)*operations(?:/{_SEG})+"},
-            {"** (or empty for the global operations/*)": rf"(?:{_SEG}(?:/{_SEG})*)?"},
+            ("operations/**", "**/operations/**"),
+            ("", "**"),
             "projects/test-project/locations/global",
             cross_collection=True,
         ),
-        _profile(
+        _published(
             "earthengine",
             "Earth Engine projects.operations (v1, v1beta, v1alpha): all five methods",
-            RPCS,
-            {"projects/*/operations/**": rf"projects/{_SEG}/operations(?:/{_SEG})+"},
-            {"projects/*": rf"projects/{_SEG}"},
             "projects/test-project",
         ),
-        _profile(
+        _published(
             "vertex",
-            "Vertex AI projects.locations.operations, nested collections and the global operations/*",
-            RPCS,
-            {
-                "projects/*/locations/*/operations/*": rf"projects/{_SEG}/locations/{_SEG}/operations/{_SEG}",
-                "projects/*/locations/*/**/operations/*":
-                    rf"projects/{_SEG}/locations/{_SEG}(?:/{_SEG}/{_SEG})+/operations/{_SEG}",
-                "operations/*": rf"operations/{_SEG}",
-            },
-            {
-                "projects/*/locations/*": rf"projects/{_SEG}/locations/{_SEG}",
-                "projects/*/locations/*/**": rf"projects/{_SEG}/locations/{_SEG}(?:/{_SEG}/{_SEG})+",
-                "(empty, for the global operations/*)": "",
-            },
+            "Vertex AI (/ui, /v1, /v1beta1): projects.locations.operations, every nested collection, "
+            "the global operations/*",
             "projects/test-project/locations/us-central1",
             cross_collection=True,
         ),
-        _profile(
+        _published(
             "cancel-get-list",
-            "services whose projects.operations has only cancel, get and list (e.g. Dialogflow v2, AI Platform)",
-            ("GetOperation", "ListOperations", "CancelOperation"),
-            {"projects/*/operations/*": rf"projects/{_SEG}/operations/{_SEG}"},
-            {"projects/*": rf"projects/{_SEG}"},
+            "services whose operations offer only cancel, get and list (AI Platform ml v1, Dialogflow v2)",
             "projects/test-project",
         ),
     )
