@@ -184,8 +184,9 @@ def test_a_bad_http_rule_is_refused_where_it_is_declared(lro_emulator: Emulator,
 @pytest.mark.parametrize(
     ("declaration", "fragment"),
     [
-        pytest.param({}, "on_start() needs http=, grpc= or both", id="neither-http-nor-grpc"),
-        pytest.param({"script": lambda op, request: None}, "needs http=, grpc= or both", id="only-a-script"),
+        pytest.param({}, "on_start() needs the method that starts operations: a generated client's method or its "
+                     "full name, or http=, grpc= or both", id="neither-http-nor-grpc"),
+        pytest.param({"script": lambda op, request: None}, "or http=, grpc= or both", id="only-a-script"),
         pytest.param({"grpc": "CreateWorkflow"}, "grpc= must be a full method name", id="grpc-bare-method"),
         pytest.param({"grpc": "Workflows/CreateWorkflow"}, "grpc= must be a full method name", id="grpc-no-package"),
         pytest.param({"grpc": "google.cloud.workflows.v1.Workflows.CreateWorkflow"}, "got 'google.cloud.",

@@ -287,33 +287,42 @@ class Emulator:
 
     def on_start(
         self,
+        method: object = None,
+        /,
         *,
         http: str | None = None,
         grpc: str | None = None,
         script: Script | None = None,
         body: str | None = "*",
         request_type: str | type | None = None,
-        parent: str | ParentOf = "parent",
+        parent: str | ParentOf | None = None,
     ) -> Starter:
         """Declare a method of the service under test that starts an operation, until the next `reset`.
 
-        ``http`` is a google.api.http rule, ``"POST /v1/{parent=projects/*/locations/*}/workflows"``,
-        whose ``body`` field takes the request body (``"*"``: the whole request; None: no body).
-        ``grpc`` is a full method name, ``"google.cloud.workflows.v1.Workflows/CreateWorkflow"``;
-        its request message is decoded as ``request_type`` (a message class or full name; by
-        default the method's name plus ``Request`` in its package), which the process must have
-        registered, by importing the client library. Give either or both. With ``request_type``,
-        a REST call's message is read as that type too, so the script sees what gRPC would give.
+        ``method`` names it: a generated client's method (``aiplatform_v1.DatasetServiceClient.create_dataset``),
+        its full name (``"google.cloud.run.v2.Services.CreateService"``, or the gRPC form with ``/``) or a protobuf
+        ``MethodDescriptor``. The emulator reads the rest from the client library or the descriptors: every HTTP
+        binding with its body field, the gRPC method and request type, and the types of the operation's response
+        and metadata; a script that gives another type raises `ScriptError` at its line.
 
-        Each call creates an operation under the request's ``parent`` field (or the field
-        ``parent`` names, or what a callable ``parent(request)`` returns), calls
-        ``script(operation, request)`` (a `StartRequest`), and answers the Operation as it is then.
-        A script that raises `StatusError` makes the call fail with it. Returns the `Starter`, whose
-        ``operations`` and ``requests`` list what each call created and sent.
+        For a service without a client library or descriptors, describe the method instead: ``http`` is a
+        google.api.http rule, ``"POST /v1/{parent=projects/*/locations/*}/workflows"``, whose ``body`` field takes
+        the request body (``"*"``: the whole request; None: no body). ``grpc`` is a full method name,
+        ``"google.cloud.workflows.v1.Workflows/CreateWorkflow"``; its request message is decoded as
+        ``request_type`` (a message class or full name; by default the method's name plus ``Request`` in its
+        package), which the process must have registered, by importing the client library. Give either or both.
+        With ``request_type``, a REST call's message is read as that type too, so the script sees what gRPC would.
+
+        Each call creates an operation under the request's ``parent`` field (or the field ``parent`` names, or what
+        a callable ``parent(request)`` returns; a method whose request has no parent names a resource, and the
+        operation goes under the nearest collection of it the profile lists), calls ``script(operation, request)``
+        (a `StartRequest`), and answers the Operation as it is then. A script that raises `StatusError` makes the
+        call fail with it. Returns the `Starter`, whose ``operations`` and ``requests`` list what each call created
+        and sent.
         """
         __tracebackhide__ = True
-        return self._current().declare_start(http=http, grpc=grpc, script=script, body=body,
-                                         request_type=request_type, parent=parent)
+        return self._current().declare_start(method, http=http, grpc=grpc, script=script, body=body,
+                                             request_type=request_type, parent=parent)
 
     def fault(
         self,

@@ -113,6 +113,7 @@ class OperationHandle:
         """Become done with ``response`` (an Any with ``@type``; google.protobuf.Empty when omitted)."""
         __tracebackhide__ = True
         payload = self._payload("any", EMPTY_RESPONSE if response is None else response, "/response")
+        self._check_declared("response", payload, "/response", given=response is not None)
         return self._script(StepKind.SUCCEED, at, after_polls, metadata=metadata, result=("response", payload))
 
     def fail(
@@ -173,6 +174,8 @@ class OperationHandle:
         if cancel_mode is CancelMode.REFUSE and refuse_code is Code.OK:
             raise ScriptError("a refused cancel needs an error code, not OK")
         cancel_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
+        if cancel_metadata is not None:
+            self._check_declared("metadata", cancel_metadata, "/metadata")
         with self._state.clock.lock:
             self._check_preview(cancel_step(cancel_metadata))
             self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
@@ -191,6 +194,20 @@ class OperationHandle:
         """A private JSON copy of ``value``, checked against ``schema``; faults carry their pointer."""
         __tracebackhide__ = True
         return checked_payload(self._state, schema, value, pointer)
+
+    def _check_declared(self, role: str, payload: JSON, pointer: str, *, given: bool = True) -> None:
+        """`ScriptError` if the method that started the operation declares another type for this payload."""
+        __tracebackhide__ = True
+        declared = self._record.declared
+        expected = None if declared is None else getattr(declared, role)
+        kind = payload.get("@type")
+        if declared is None or expected is None or (kind is None and role == "metadata"):
+            return  # metadata without @type merges into metadata that has one; the merged Operation is checked
+        got = kind.rsplit("/", 1)[-1] if isinstance(kind, str) else repr(kind)
+        if got != expected:
+            how = "" if given else " (succeed() without a response answers google.protobuf.Empty)"
+            raise ScriptError(f"{declared.method} answers {role} of type {expected}, not {got}{how}",
+                              pointer=f"{pointer}/@type")
 
     def _check_preview(self, step: Step) -> None:
         """The Operation as served once ``step`` fired must meet the schema; the fault's pointer is raised."""
@@ -217,6 +234,8 @@ class OperationHandle:
             raise ScriptError(f"{kind.value}(): give at= or after_polls=, not both")
         # Metadata is merged key by key, so it is checked as part of the merged preview below.
         step_metadata = None if metadata is None else checked_payload(self._state, None, metadata, "/metadata")
+        if step_metadata is not None:
+            self._check_declared("metadata", step_metadata, "/metadata")
         with self._state.clock.lock:
             record, clock = self._record, self._state.clock
             if record.deleted:

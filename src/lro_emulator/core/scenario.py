@@ -28,6 +28,7 @@ from ..wire.validation import load_schemas
 from .auth import AuthPolicy
 from .clock import VirtualClock
 from .faults import Fault, FaultBuilder
+from .timeline import DeclaredTypes
 
 if TYPE_CHECKING:
     from .handle import OperationHandle
@@ -215,12 +216,17 @@ class Scenario:
         ]
         if problems:
             raise self._error(problems)
-        self._play(scratch)
+        loaded = self._play(scratch)
         for index, spec in enumerate(self.document.get("starts", [])):
             # A template is played on each started operation later; play it once now, where faults can be named.
             template = spec.get("operation")
             if template:
                 operation = scratch.add_operation(parent=scratch.profile.default_parent)
+                starter = loaded.starters[index]
+                if starter.method is not None:  # the types its method declares hold for the template too
+                    record = scratch.store.find(operation.name)
+                    assert record is not None
+                    record.declared = DeclaredTypes(starter.method, starter.response_type, starter.metadata_type)
                 base = f"/starts/{index}/operation"
                 with self._at(base):
                     _play_timeline(operation, template, functools.partial(self._under, base), initial_metadata=True)
@@ -258,11 +264,12 @@ class Scenario:
         for index, spec in enumerate(self.document.get("starts", [])):
             with self._at(f"/starts/{index}"):
                 starters.append(state.declare_start(
+                    spec.get("method"),
                     http=spec.get("http"),
                     grpc=spec.get("grpc"),
                     body=spec.get("body", "*"),
                     request_type=spec.get("requestType"),
-                    parent=spec.get("parent", "parent"),
+                    parent=spec.get("parent"),
                     script=_TemplateScript(spec.get("operation", {})),
                 ))
         faults = [self._fault(state, index, spec) for index, spec in enumerate(self.document.get("faults", []))]

@@ -84,6 +84,8 @@ class Starter:
     method: str | None = None
     response_type: str | None = None
     metadata_type: str | None = None
+    #: Whether ``parent`` names a resource, and the operation goes under its nearest collection the profile lists.
+    nearest_collection: bool = False
 
     def __post_init__(self) -> None:
         if not self.bindings and self.http is not None:

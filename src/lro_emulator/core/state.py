@@ -9,6 +9,7 @@ from typing import Any
 
 from ..wire.codes import Code
 from ..wire.errors import OperationNotFound, ScriptError, StatusError
+from ..wire.methods import MethodInfo, resolve_method
 from ..wire.profiles import Profile, get_profile
 from ..wire.protobuf import message_class, pack_problem
 from ..wire.routes import RESERVED_PREFIXES
@@ -21,7 +22,7 @@ from .handle import OperationHandle, Payload, checked_payload
 from .operations import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
-from .timeline import cancel_step
+from .timeline import DeclaredTypes, cancel_step
 
 __all__ = ["BoundedCache", "EmulatorState"]
 
@@ -136,6 +137,8 @@ class EmulatorState:
         """
         parent = self._parent_of(starter, request)
         field = starter.parent if isinstance(starter.parent, str) else "parent"
+        if starter.nearest_collection and isinstance(parent, str):
+            parent = self._nearest_collection(parent)
         if parent is None:
             raise StatusError.bad_request(f"the request has no {field} field: it names the collection the operation is "
                                        "created in", field=field, reason="INVALID_PARENT")
@@ -147,6 +150,8 @@ class EmulatorState:
         with self.lock:
             mark = self.store.checkpoint()
             record = self.store.add(self.store.new_name(parent), self.clock.now(), None)
+            if starter.method is not None:
+                record.declared = DeclaredTypes(starter.method, starter.response_type, starter.metadata_type)
             operation = OperationHandle(self, record)
             try:
                 if starter.script is not None:
@@ -164,6 +169,15 @@ class EmulatorState:
             starter.operations.append(operation)
             starter.requests.append(request)
         return document
+
+    def _nearest_collection(self, resource: str) -> str:
+        """The resource itself if the profile lists operations under it, else its nearest ancestor that it does."""
+        segments = resource.split("/")
+        for end in range(len(segments), 0, -1):
+            candidate = "/".join(segments[:end])
+            if self.profile.accepts_parent(candidate) and "-" not in segments[:end]:
+                return candidate
+        return resource  # nothing fits: the parent check names what would
 
     def _parent_of(self, starter: Starter, request: StartRequest) -> object:
         """The request's parent; a ``parent=`` callable that fails is the test's bug, like a failing script."""
@@ -184,26 +198,46 @@ class EmulatorState:
 
     def declare_start(
         self,
+        method: object = None,
         *,
         http: str | None = None,
         grpc: str | None = None,
         script: Script | None = None,
         body: str | None = "*",
         request_type: str | type | None = None,
-        parent: str | ParentOf = "parent",
+        parent: str | ParentOf | None = None,
     ) -> Starter:
         """Declare a method that starts operations (see `Emulator.on_start`)."""
         __tracebackhide__ = True
-        if http is None and grpc is None:
-            raise ScriptError("on_start() needs http=, grpc= or both: the method that starts operations")
         if script is not None and not callable(script):
             raise ScriptError(f"script= must be a callable taking (operation, request), got {script!r}")
-        if not (isinstance(parent, str) or callable(parent)):
+        if parent is not None and not (isinstance(parent, str) or callable(parent)):
             raise ScriptError(f"parent= must be a request field name or a callable, got {parent!r}")
+        if method is not None:
+            if http is not None or grpc is not None or request_type is not None or body != "*":
+                raise ScriptError("give on_start() the method, or http=, grpc=, body= and request_type=, not both: "
+                                  "the method's own definitions say all of those")
+            starter = _declared_from(resolve_method(method), script, parent)
+        else:
+            starter = self._declared_by_hand(http, grpc, script, body, request_type, parent)
+        for rule in starter.bindings:
+            if rule.template.startswith(RESERVED_PREFIXES):
+                raise ScriptError(f"{rule.text} is under a path the emulator reserves for itself "
+                                  f"({', '.join(RESERVED_PREFIXES)}); choose your service's own path")
+        with self.lock:
+            self.starts.add(starter)
+        return starter
+
+    @staticmethod
+    def _declared_by_hand(
+        http: str | None, grpc: str | None, script: Script | None, body: str | None,
+        request_type: str | type | None, parent: str | ParentOf | None,
+    ) -> Starter:
+        __tracebackhide__ = True
+        if http is None and grpc is None:
+            raise ScriptError("on_start() needs the method that starts operations: a generated client's method or "
+                              "its full name, or http=, grpc= or both")
         rule = None if http is None else HttpRule.parse(http, body)
-        if rule is not None and rule.template.startswith(RESERVED_PREFIXES):
-            raise ScriptError(f"{rule.text} is under a path the emulator reserves for itself "
-                              f"({', '.join(RESERVED_PREFIXES)}); choose your service's own path")
         method = request_class = None
         if grpc is not None:
             method, default_type = parse_grpc_method(grpc)
@@ -216,10 +250,7 @@ class EmulatorState:
             request_class = _request_class(request_type)
         if http is None and body != "*":
             raise ScriptError("body= describes the REST binding; give http= with it")
-        starter = Starter(rule, method, request_class, script, parent)
-        with self.lock:
-            self.starts.add(starter)
-        return starter
+        return Starter(rule, method, request_class, script, "parent" if parent is None else parent)
 
     # -- what the transports ask ------------------------------------------------------------------
 
@@ -322,6 +353,28 @@ class EmulatorState:
         """Handles of every live operation, in creation order."""
         with self.lock:
             return [OperationHandle(self, record) for record in self.store]
+
+
+def _declared_from(info: MethodInfo, script: Script | None, parent: str | ParentOf | None) -> Starter:
+    """A starter from what the service declares about its method.
+
+    Unless told, the operation is created under the request's ``parent``; a request without one (a delete, an
+    update) names a resource instead (``name``, or the field its main binding binds), and the operation is created
+    under the nearest collection of it that the profile lists.
+    """
+    __tracebackhide__ = True
+    if info.full_name.startswith("google.longrunning.Operations."):
+        raise ScriptError(f"{info.full_name} is the Operations API the emulator itself serves; declare the method of "
+                          "your service that starts an operation")
+    nearest = False
+    if parent is None:
+        fields = info.request_type.DESCRIPTOR.fields_by_name
+        bound = info.bindings[0].fields[0] if info.bindings and info.bindings[0].fields else None
+        parent = next((field for field in ("parent", "name") if field in fields), bound or "parent")
+        nearest = parent != "parent"
+    return Starter(None, info.grpc_path, info.request_type, script, parent, bindings=info.bindings,
+                   method=info.full_name, response_type=info.response_type, metadata_type=info.metadata_type,
+                   nearest_collection=nearest)
 
 
 def _request_class(request_type: str | type) -> Any:

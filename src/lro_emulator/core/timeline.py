@@ -86,6 +86,15 @@ class CancelPolicy:
     metadata: Mapping[str, Any] | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class DeclaredTypes:
+    """What the method that started an operation says its payloads are: full message names, None if unsaid."""
+
+    method: str
+    response: str | None
+    metadata: str | None
+
+
 class OperationRecord:
     """The state of one operation and its pending steps. Not thread-safe: the store locks around it."""
 
@@ -102,6 +111,8 @@ class OperationRecord:
         self.cancel_requested = False
         self.deleted = False
         self.validated = False  # the service checks each rendered state against the schema once
+        #: The method that started it and the full names of the response and metadata types it declares.
+        self.declared: DeclaredTypes | None = None
         self._rendered: JSON | None = None
 
     @property
