@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -54,9 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--manual", action="store_true", help="the clock moves only when the control plane moves it")
     serve.add_argument("--no-demo", action="store_true", help="without scenarios, start with no operations")
     serve.add_argument("--quiet", action="store_true", help="do not print a line per request")
+    serve.add_argument("--ready-file", default=None, metavar="PATH",
+                       help='once every transport accepts connections, write {"rest": URL, "grpc": TARGET or null, '
+                            '"pid": N} to PATH (atomically); removed on exit')
+    _add_type_sources(serve)
     validate = commands.add_parser("validate", help="check scenario files; exit 1 with their faults",
                                    description="Check scenario files as loading them would, without serving.")
     validate.add_argument("files", nargs="+", metavar="FILE", help="scenario files (YAML or JSON)")
+    validate.add_argument("--grpc", action="store_true",
+                          help="check too that every payload packs into protobuf messages, as serving gRPC needs")
+    _add_type_sources(validate)
     openapi = commands.add_parser("openapi", help="print the OpenAPI 3.1 document of the REST surface",
                                   description="Print the OpenAPI 3.1 document of the emulated API and the control "
                                               "plane (the package ships it as lro_emulator/schemas/openapi.json).")
@@ -65,14 +75,53 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_type_sources(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--descriptor-set", action="append", default=[], metavar="FILE",
+                         help="a serialized google.protobuf.FileDescriptorSet to load the services and messages of "
+                              "(protoc --include_imports --descriptor_set_out, buf build -o); repeatable")
+    command.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                         help="a Python module to import first, e.g. a client library's types "
+                              "(google.cloud.run_v2); repeatable")
+
+
+def _load_types(args: argparse.Namespace) -> None:
+    """Import the modules and load the descriptor sets the command line names; `ValueError` says what failed."""
+    for module in args.imports:
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # an import runs the module's code: whatever it raises, say so
+            raise ValueError(f"--import {module}: {type(error).__name__}: {error}") from None
+    for path in args.descriptor_set:
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError as error:
+            raise ValueError(f"--descriptor-set {path}: {error.strerror or error}") from None
+        try:
+            from .wire.methods import load_descriptor_set
+
+            load_descriptor_set(data, source=path)
+        except ImportError:
+            raise ValueError(f"--descriptor-set {path}: protobuf is not installed; "
+                             "install lro-emulator[grpc]") from None
+        except LookupError as error:
+            raise ValueError(f"--descriptor-set {error}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
         arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
     args = _parser().parse_args(arguments)
+    if args.command in ("serve", "validate"):
+        try:
+            _load_types(args)
+        except ValueError as error:
+            print(f"lro-emulator: {error}", file=sys.stderr)
+            return 2
     if args.command == "validate":
-        return _validate(args.files, sys.stdout, sys.stderr)
+        return _validate(args.files, sys.stdout, sys.stderr, typed=args.grpc)
     if args.command == "openapi":
         print(json.dumps(openapi_document(load_schemas(), server_url=args.server), indent=2, ensure_ascii=False))
         return 0
@@ -82,8 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- validate ------------------------------------------------------------------------------------------
 
 
-def _validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
-    """Check each file as `Emulator.load_scenario` would, on a fresh emulator of its profile."""
+def _validate(files: Sequence[str], out: TextIO, err: TextIO, *, typed: bool = False) -> int:
+    """Check each file as `Emulator.load_scenario` would, on a fresh emulator of its profile (serving gRPC too, when
+    ``typed``)."""
     failed = 0
     schemas = load_schemas()
     for path in files:
@@ -92,6 +142,7 @@ def _validate(files: Sequence[str], out: TextIO, err: TextIO) -> int:
             profile, start = agreed_setting([scenario])
             state = EmulatorState(clock=VirtualClock(start or DEFAULT_START), profile=profile or "generic",
                                   schemas=schemas)
+            state.typed = typed
             scenario._check(state)
         except ScenarioError as error:
             failed += 1
@@ -131,16 +182,24 @@ def _serve(args: argparse.Namespace) -> int:
             load_demo(emulator)
         emulator.start()
         target = None if args.grpc_port is None else emulator.start_grpc()
-    except ScenarioError as error:
-        print(f"lro-emulator: {error}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError, RuntimeError) as error:  # a port in use, grpcio missing
+    except (OSError, ValueError, RuntimeError) as error:  # a scenario's fault, a port in use, grpcio missing
         emulator.stop()
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2
+    url = emulator.url
+    stopped = threading.Event()
+    # Before the ready file: a harness may stop the server as soon as it reads it.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    if args.ready_file is not None:
+        try:
+            _write_ready_file(args.ready_file, {"rest": url, "grpc": target, "pid": os.getpid()})
+        except OSError as error:
+            emulator.stop()
+            print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
+            return 2
     if not args.quiet:
         emulator.observe(_print_call)
-    url = emulator.url
     clock = "manual clock" if args.manual else ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x")
     grpc_note = "" if target is None else f" and gRPC on {target}"
     loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
@@ -157,15 +216,32 @@ Try:
   curl -s -X POST {url}{CONTROL_PREFIX}/v1/clock:advance -d '{{"duration": "3600s"}}'   # an hour passes
   curl -s {url}/v1/{DEMO_PARENT}/operations/hour-long           # now done
 Press Ctrl-C to stop.""", flush=True)
-    stopped = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopped.set())
     try:
         stopped.wait()
     finally:
+        if args.ready_file is not None:
+            _remove_quietly(args.ready_file)
         emulator.stop()
     print("lro-emulator: stopped", flush=True)
     return 0
+
+
+def _write_ready_file(path: str, content: dict[str, object]) -> None:
+    """Write ``content`` as JSON to ``path`` at once: a reader sees no file or the whole of it, never a part."""
+    folder = os.path.dirname(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as file:
+            json.dump(content, file)
+            file.write("\n")
+        os.replace(temporary, path)  # atomic on POSIX and Windows
+    finally:
+        _remove_quietly(temporary)
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
 
 
 def _print_call(call: Call) -> None:

@@ -28,6 +28,7 @@ from ..wire.validation import load_schemas
 from .auth import AuthPolicy
 from .clock import VirtualClock
 from .faults import Fault, FaultBuilder
+from .placeholders import placeholder_problems, render
 from .timeline import DeclaredTypes
 
 if TYPE_CHECKING:
@@ -217,19 +218,41 @@ class Scenario:
         if problems:
             raise self._error(problems)
         loaded = self._play(scratch)
-        for index, spec in enumerate(self.document.get("starts", [])):
-            # A template is played on each started operation later; play it once now, where faults can be named.
-            template = spec.get("operation")
-            if template:
-                operation = scratch.add_operation(parent=scratch.profile.default_parent)
-                starter = loaded.starters[index]
-                if starter.method is not None:  # the types its method declares hold for the template too
-                    record = scratch.store.find(operation.name)
-                    assert record is not None
-                    record.declared = DeclaredTypes(starter.method, starter.response_type, starter.metadata_type)
-                base = f"/starts/{index}/operation"
-                with self._at(base):
-                    _play_timeline(operation, template, functools.partial(self._under, base), initial_metadata=True)
+        for index, starter in enumerate(loaded.starters):
+            self._check_template(state, index, starter, typed=state.typed)
+
+    def _check_template(self, state: EmulatorState, index: int, starter: Starter, *, typed: bool) -> None:
+        """Play a start's template once on a scratch operation, where its faults can be named.
+
+        It is played on every operation the start creates later; ``typed`` checks that its payloads pack into
+        protobuf messages (what gRPC sends), as loading does once gRPC serves and `EmulatorState.require_types`
+        does when gRPC starts after the scenario was loaded.
+        """
+        from .state import EmulatorState
+
+        template = self.document.get("starts", [])[index].get("operation")
+        if not template:
+            return
+        base = f"/starts/{index}/operation"
+        problems = placeholder_problems(template, starter.request_type)
+        if problems:
+            raise self._error([(base + pointer, message) for pointer, message in problems])
+        scratch = EmulatorState(clock=VirtualClock(state.clock.now()), profile=state.profile, schemas=state.schemas)
+        scratch.typed = typed
+        operation = scratch.add_operation(parent=scratch.profile.default_parent)
+        if starter.method is not None:  # the types its method declares hold for the template too
+            record = scratch.store.find(operation.name)
+            assert record is not None
+            record.declared = DeclaredTypes(starter.method, starter.response_type, starter.metadata_type)
+        sample = render(template, {}, parent=scratch.profile.default_parent, name=operation.name)
+        try:
+            with self._at(base):
+                _play_timeline(operation, sample, functools.partial(self._under, base), initial_metadata=True)
+        except ScenarioError as error:  # the scratch operation stands for every operation the start creates
+            named = f"operation {operation.name!r}"
+            renamed = [dataclasses.replace(problem, message=problem.message.replace(named, "an operation it starts"))
+                       for problem in error.problems]
+            raise ScenarioError(error.source, renamed) from None
 
     def _apply(self, state: EmulatorState, *, checked: bool = False) -> LoadedScenario:
         """Create the scenario's operations and declare its starts in ``state``, all or nothing.
@@ -262,16 +285,19 @@ class Scenario:
             operations.append(operation)
         starters: list[Starter] = []
         for index, spec in enumerate(self.document.get("starts", [])):
+            script = _TemplateScript(spec.get("operation", {}))
             with self._at(f"/starts/{index}"):
-                starters.append(state.declare_start(
+                starter = state.declare_start(
                     spec.get("method"),
                     http=spec.get("http"),
                     grpc=spec.get("grpc"),
                     body=spec.get("body", "*"),
                     request_type=spec.get("requestType"),
                     parent=spec.get("parent"),
-                    script=_TemplateScript(spec.get("operation", {})),
-                ))
+                    script=script,
+                )
+            script.check_types = functools.partial(self._check_template, index=index, starter=starter, typed=True)
+            starters.append(starter)
         faults = [self._fault(state, index, spec) for index, spec in enumerate(self.document.get("faults", []))]
         if "auth" in self.document:
             auth = self.document["auth"]
@@ -384,13 +410,19 @@ def _agreed(field: str, values: Sequence[tuple[str, _T]], spell: Callable[[_T], 
 
 
 class _TemplateScript:
-    """The script of a scenario's starting method: the same timeline on every operation it starts."""
+    """The script of a scenario's starting method: the same timeline on every operation it starts.
+
+    ``check_types(state)`` plays it once, checking that its payloads pack into protobuf messages: the state calls
+    it when gRPC starts serving after the scenario was loaded.
+    """
 
     def __init__(self, template: Mapping[str, Any]) -> None:
         self._template = template
+        self.check_types: Callable[[EmulatorState], None] = lambda state: None
 
     def __call__(self, operation: OperationHandle, request: StartRequest) -> None:
-        _play_timeline(operation, self._template, initial_metadata=True)
+        rendered = render(self._template, request.message, parent=request.parent, name=operation.name)
+        _play_timeline(operation, rendered, initial_metadata=True)
 
     def __repr__(self) -> str:
         return f"<scenario timeline {json.dumps(self._template)[:80]}>"

@@ -314,6 +314,11 @@ class EmulatorState:
             for fault in self.faults:
                 if fault.error is not None:
                     self._check_error_packs(fault.error)
+            for starter in self.starts:
+                # A scenario's start plays the same template on each operation: checked now, not at the first call.
+                check = getattr(starter.script, "check_types", None)
+                if check is not None:
+                    check(self)
             self.typed = True
 
     def check_error(self, error: StatusError) -> None:

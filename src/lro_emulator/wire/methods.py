@@ -92,8 +92,8 @@ def load_descriptor_set(data: bytes, source: str = "the descriptor set") -> list
     """Add a serialized ``google.protobuf.FileDescriptorSet`` to the process's descriptor pool; its file names.
 
     Files the pool holds already (``google/longrunning/operations.proto``, ``google/api/*.proto``: any process
-    using gRPC has them) are skipped when identical and refused when they differ. `LookupError` says what is
-    wrong.
+    using gRPC has them) are skipped: the process's copy serves, as the client libraries in it expect.
+    `LookupError` says what is wrong.
     """
     from google.protobuf import descriptor_pb2, descriptor_pool
     from google.protobuf.message import DecodeError
@@ -112,31 +112,16 @@ def load_descriptor_set(data: bytes, source: str = "the descriptor set") -> list
     added = []
     for file in _in_dependency_order(files.file, source):
         try:
-            existing = pool.FindFileByName(file.name)
+            pool.FindFileByName(file.name)
+            continue  # the process's own copy serves: another release of a common proto differs only in comments
         except KeyError:
-            existing = None
-        if existing is not None:
-            held = descriptor_pb2.FileDescriptorProto()
-            existing.CopyToProto(held)
-            if _comparable(held) != _comparable(file):
-                raise LookupError(f"{source}: {file.name} differs from the {file.name} this process has already "
-                                  "loaded; build the set from the same protos as the client library")
-            continue
+            pass
         try:
             pool.Add(file)
-        except (TypeError, ValueError) as error:  # a conflicting definition of a name the pool holds
-            raise LookupError(f"{source}: {file.name} cannot be loaded: {error}") from None
+        except (TypeError, ValueError) as error:  # a conflicting definition, or a name its imports lack
+            raise LookupError(f"{source}: {file.name} cannot be loaded beside what this process has: {error}") from None
         added.append(file.name)
     return added
-
-
-def _comparable(file: Any) -> bytes:
-    """A file's descriptor without source info (which protoc writes only on request), deterministically serialized."""
-    copy = type(file)()
-    copy.CopyFrom(file)
-    copy.ClearField("source_code_info")
-    data: bytes = copy.SerializeToString(deterministic=True)
-    return data
 
 
 def _in_dependency_order(files: Iterable[Any], source: str) -> list[Any]:
