@@ -74,3 +74,28 @@ def _filled(template: str) -> str:
     """A path for a template: each ``*`` a segment, each ``**`` two."""
     path = template.replace("{name=", "").replace("}", "")
     return path.replace("**", "a/b").replace("*", "x")
+
+
+@pytest.mark.parametrize(("api", "version", "profile"), [
+    ("aiplatform", "v1", "vertex"), ("aiplatform", "v1beta1", "vertex"), ("ml", "v1", "cancel-get-list"),
+])
+def test_the_served_discovery_document_has_every_operations_method_of_the_real_one(
+    api: str, version: str, profile: str
+) -> None:
+    """googleapiclient users call the resources the real document has: each is served, with its path and pattern.
+
+    Vertex AI's document also has ``listWait`` methods (ListOperations bound to ``GET .../operations/*:wait``); the
+    route is served, as the service publishes it, but the served document does not describe it.
+    """
+    real = {method["id"]: method for method in published._operations_methods(
+        published.static_discovery_document(api, version)["resources"]) if not method["id"].endswith(".listWait")}
+    emu = Emulator(profile=profile)
+    served_document = Client(emu.wsgi_app).get(f"/discovery/v1/apis/{api}/{version}/rest").get_json()
+    served = {method["id"]: method for method in published._operations_methods(served_document["resources"])}
+
+    assert set(real) <= set(served), sorted(set(real) - set(served))[:10]
+    for method_id, method in real.items():
+        mine = served[method_id]
+        assert (mine["httpMethod"], mine["path"]) == (method["httpMethod"], method["path"]), method_id
+        pattern = method.get("parameters", {}).get("name", {}).get("pattern")
+        assert mine.get("parameters", {}).get("name", {}).get("pattern") == pattern, method_id

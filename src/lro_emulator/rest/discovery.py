@@ -36,7 +36,10 @@ from ..wire.routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_Q
 from ..wire.validation import Schemas, load_schemas
 from .discovery_schemas import SchemaTranslator
 
-__all__ = ["SERVICES", "OperationsCollection", "ServiceNaming", "algorithms", "discovery_document", "naming_of"]
+__all__ = [
+    "SERVICES", "OperationsCollection", "ServiceNaming", "algorithms", "discovery_document", "naming_of",
+    "published_collections",
+]
 
 
 
@@ -58,6 +61,8 @@ class OperationsCollection:
     parent_pattern: str | None
     list_endpoint: Literal["list", "list_global"] = "list"
     flat: bool = True
+    #: The RPCs the service binds for this collection (None: every RPC the profile offers).
+    rpcs: frozenset[str] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,41 +95,13 @@ class ServiceNaming:
         return self.api or "longrunning"
 
 
-#: The collections nested under a Vertex AI location that have their own operations resource in the real
-#: ``aiplatform.v1`` document (``projects.locations.datasets.operations``, ...), as in that document.
-_VERTEX_NESTED = (
-    "customJobs", "dataLabelingJobs", "datasets.annotationSpecs", "datasets.dataItems.annotations",
-    "datasets.dataItems", "datasets", "datasets.savedQueries", "deploymentResourcePools", "endpoints",
-    "featureGroups.features", "featureGroups", "featureOnlineStores.featureViews", "featureOnlineStores",
-    "featurestores.entityTypes.features", "featurestores.entityTypes", "featurestores",
-    "hyperparameterTuningJobs", "indexEndpoints", "indexes", "memoryBanks.memories", "memoryBanks",
-    "metadataStores.artifacts", "metadataStores.contexts", "metadataStores.executions", "metadataStores",
-    "migratableResources", "modelDeploymentMonitoringJobs", "models.evaluations", "models",
-    "notebookExecutionJobs", "notebookRuntimeTemplates", "notebookRuntimes", "onlineEvaluators",
-    "persistentResources", "pipelineJobs", "ragCorpora", "ragCorpora.ragFiles", "ragEngineConfig",
-    "reasoningEngines.memories", "reasoningEngines", "reasoningEngines.sandboxEnvironmentSnapshots",
-    "reasoningEngines.sandboxEnvironmentTemplates", "reasoningEngines.sandboxEnvironments",
-    "reasoningEngines.sessions", "schedules", "semanticGovernancePolicies", "servingProfiles", "skills",
-    "specialistPools", "studies", "studies.trials", "taskStores", "tensorboards.experiments",
-    "tensorboards.experiments.runs", "tensorboards.experiments.runs.timeSeries", "tensorboards",
-    "trainingPipelines", "tuningJobs",
-)
-
-
-def _vertex_nested(path: str) -> OperationsCollection:
-    parts = tuple(path.split("."))
-    parent = "^projects/[^/]+/locations/[^/]+" + "".join(f"/{part}/[^/]+" for part in parts)
-    return OperationsCollection(("projects", "locations", *parts, "operations"), parent + "/operations/[^/]+$",
-                                parent + "$")
-
-
 #: Each profile's naming, after the real discovery documents: Earth Engine's (``earthengine`` v1,
 #: v1beta, v1alpha: ``projects.operations``, wait with a JSON body, ``projects.algorithms``), Vertex
 #: AI's (``aiplatform`` v1, v1beta1: ``projects.locations.operations`` and the global
 #: ``operations``, wait with ``timeout`` in the query), and AI Platform Training & Prediction's
 #: (``ml`` v1: ``projects.operations`` with cancel, get and list) for the cancel-get-list profile.
-#: Vertex AI's nested collections (``projects.locations.datasets.operations`` and dozens more) are
-#: in its document too, as `_VERTEX_NESTED` lists them.
+#: Their operations resources are those of the bindings the profile publishes (`published_collections`):
+#: Vertex AI's nested collections (``projects.locations.datasets.operations`` and a hundred more) included.
 #:
 #: The generic profile stands for any service: it answers for whatever API name a client asks
 #: (``longrunning`` at ``$discovery/rest``) and any version, with one top-level ``operations``
@@ -145,9 +122,7 @@ SERVICES: Mapping[str, ServiceNaming] = MappingProxyType({
         title="Google Earth Engine API",
         documentation="https://developers.google.com/earth-engine/",
         versions=("v1", "v1beta", "v1alpha"),
-        collections=(
-            OperationsCollection(("projects", "operations"), "^projects/[^/]+/operations/.+$", "^projects/[^/]+$"),
-        ),
+        collections=(),  # the profile's published bindings
         schema_style="plain",
         wait_timeout="body",
         cancel_body=True,
@@ -159,15 +134,7 @@ SERVICES: Mapping[str, ServiceNaming] = MappingProxyType({
         title="Vertex AI API",
         documentation="https://cloud.google.com/vertex-ai/",
         versions=("v1", "v1beta1"),
-        collections=(
-            OperationsCollection(
-                ("projects", "locations", "operations"),
-                "^projects/[^/]+/locations/[^/]+/operations/[^/]+$",
-                "^projects/[^/]+/locations/[^/]+$",
-            ),
-            *(_vertex_nested(path) for path in _VERTEX_NESTED),
-            OperationsCollection(("operations",), "^operations/[^/]+$", None, list_endpoint="list_global"),
-        ),
+        collections=(),  # the profile's published bindings
         schema_style="joined",
     ),
     "cancel-get-list": ServiceNaming(
@@ -175,9 +142,7 @@ SERVICES: Mapping[str, ServiceNaming] = MappingProxyType({
         title="AI Platform Training & Prediction API",
         documentation="https://cloud.google.com/ml/",
         versions=("v1",),
-        collections=(
-            OperationsCollection(("projects", "operations"), "^projects/[^/]+/operations/[^/]+$", "^projects/[^/]+$"),
-        ),
+        collections=(),  # the profile's published bindings
         schema_style="underscored",
     ),
 })
@@ -350,7 +315,8 @@ def discovery_document(
     _check_version(profile, naming, name, version)
     translator = SchemaTranslator(load_schemas() if schemas is None else schemas, _PACKAGES)
     resources: JSON = {}
-    for collection in naming.collections:
+    collections = naming.collections if profile.bindings is None else published_collections(profile, version)
+    for collection in collections:
         methods = _methods(profile, naming, name, version, collection, translator)
         if methods:
             _resource(resources, collection.resource)["methods"] = methods
@@ -401,6 +367,50 @@ def algorithms(profile: Profile, project: str) -> JSON:
             reason="ALGORITHMS_NOT_OFFERED",
         )
     return {"algorithms": copy.deepcopy(list(_ALGORITHMS))}
+
+
+def published_collections(profile: Profile, version: str) -> list[OperationsCollection]:
+    """The operations resources of a profile's published bindings under ``version``, as discovery documents name them.
+
+    A collection's resource path is the literal segments of its operation names (``projects/*/locations/*/
+    datasets/*/operations/*`` is ``projects.locations.datasets.operations``), its patterns those of the bindings,
+    and its methods the RPCs bound for it. A ListOperations binding that does not end in ``/operations`` (Vertex AI
+    publishes a few with ``:wait``) has no place in a discovery document and is left out of it.
+    """
+    assert profile.bindings is not None
+    prefix = f"/{version}/"
+    rpcs_of: dict[str, set[str]] = {}
+    listed: set[str] = set()
+    for rpc, texts in profile.bindings.items():
+        for text in texts:
+            template = text.split(" ", 1)[1]
+            if not template.startswith(prefix):
+                continue
+            found = re.fullmatch(r"/[^/]+/\{name=([^}]*)\}(/operations)?(:\w+)?", template)
+            if rpc == "ListOperations":
+                if template == f"{prefix}operations":
+                    listed.add("")
+                elif found is not None and found.group(2) and not found.group(3):
+                    listed.add(found.group(1))
+            elif found is not None and not found.group(2):
+                rpcs_of.setdefault(found.group(1), set()).add(rpc)
+    collections = []
+    for name, rpcs in rpcs_of.items():
+        parent = re.sub(r"(?:^|/)operations/\*\*?$", "", name)
+        if parent in listed:
+            rpcs.add("ListOperations")
+        collections.append(OperationsCollection(
+            tuple(segment for segment in name.split("/") if segment not in ("*", "**")),
+            _pattern(name), _pattern(parent) if parent else None,
+            list_endpoint="list" if parent else "list_global", rpcs=frozenset(rpcs)))
+    return collections
+
+
+def _pattern(template: str) -> str:
+    """A path template as a discovery ``pattern``: ``projects/*/operations/**`` is
+    ``^projects/[^/]+/operations/.+$``."""
+    pieces = {"*": "[^/]+", "**": ".+"}
+    return "^" + "/".join(pieces.get(segment, re.escape(segment)) for segment in template.split("/")) + "$"
 
 
 def naming_of(profile: Profile) -> ServiceNaming:
@@ -462,7 +472,7 @@ def _methods(
 ) -> JSON:
     methods: JSON = {}
     for rpc in RPCS:
-        if not profile.offers(rpc):
+        if not profile.offers(rpc) or (collection.rpcs is not None and rpc not in collection.rpcs):
             continue
         route = _route(rpc, collection)
         if route.endpoint == "list_global" and not profile.accepts_parent(""):
