@@ -449,3 +449,22 @@ def test_a_method_that_cannot_be_read_says_what_to_give(
 def test_a_method_that_starts_no_operation_is_refused(lro_emulator: Emulator) -> None:
     with pytest.raises(ScriptError, match="does not start a long-running operation"):
         lro_emulator.on_start(workflows_v1.WorkflowsClient.get_workflow)
+
+
+@pytest.mark.usefixtures("loaded")
+def test_a_script_giving_another_type_than_operation_info_fails_at_its_line(lro_emulator: Emulator) -> None:
+    refused: list[ScriptError] = []
+
+    def script(op: OperationHandle, request: StartRequest) -> None:
+        with pytest.raises(ScriptError) as error:
+            op.succeed({"@type": "type.googleapis.com/google.protobuf.Empty"}, at=5)  # this line
+        refused.append(error.value)
+        op.succeed(build_any("projects/p/builds/x"), at=5)
+
+    lro_emulator.on_start(METHOD, script=script)
+    answer = Client(lro_emulator.wsgi_app).post("/v1/projects/p/builds", json={})
+
+    assert answer.status_code == 200
+    (error,) = refused
+    assert str(error) == (f"{METHOD} answers response of type {PACKAGE}.Build, not google.protobuf.Empty "
+                          "(at /response/@type)")
