@@ -47,7 +47,7 @@ class Profile:
     parent_patterns: tuple[str, ...]
     default_parent: str
     cross_collection: bool = False
-    bindings: Mapping[str, tuple[str, ...]] | None = None
+    bindings: Mapping[str, tuple[str, ...]] | None = dataclasses.field(default=None, compare=False)
     #: Where the bindings come from, for people: the client libraries and documents they were read from.
     sources: tuple[str, ...] = ()
 
