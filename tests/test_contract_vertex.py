@@ -21,7 +21,7 @@ from google.cloud.aiplatform_v1.services.dataset_service import transports
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
-from lro_emulator import Emulator, EmulatorFailure, OperationHandle, ScriptError, StartRequest
+from lro_emulator import Emulator, EmulatorFailure, OperationHandle, Scenario, ScenarioError, ScriptError, StartRequest
 
 from .helpers import WALL_GUARD_SECONDS, wall
 
@@ -182,3 +182,34 @@ def test_an_operation_added_by_hand_takes_any_type(lro_emulator: Emulator) -> No
 
     assert (starter.response_type, starter.metadata_type) == (
         "google.cloud.aiplatform.v1.Dataset", "google.cloud.aiplatform.v1.CreateDatasetOperationMetadata")
+
+
+@pytest.mark.parametrize(("placeholder", "fault"), [
+    ("{request.dataset.labels.env}", None),  # a map's key
+    ("{request.dataset.metadata.schema.version}", None),  # inside a google.protobuf.Value: any path
+    ("{request.dataset.createTime.seconds}", "request.dataset.createTime is a google.protobuf.Timestamp, a single "
+                                             "value in JSON, so .seconds names nothing"),
+    ("{request.dataset.savedQueries.name}", "request.dataset.savedQueries is a list, so .name names nothing; name an "
+                                            "item: request.dataset.savedQueries[0]"),
+])
+def test_placeholders_follow_the_request_types_proto3_json(
+    lro_emulator: Emulator, placeholder: str, fault: str | None
+) -> None:
+    scenario = Scenario.from_document({"starts": [{
+        "method": "google.cloud.aiplatform.v1.DatasetService.CreateDataset",
+        "operation": {"steps": [{"at": "1s", "response": {
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.Dataset", "displayName": placeholder}}]},
+    }]})
+
+    if fault is None:
+        (starter,) = lro_emulator.load_scenario(scenario).starters
+        Client(transport="rest", client_options={"api_endpoint": lro_emulator.url},
+               credentials=AnonymousCredentials()).create_dataset(parent=PARENT, dataset=aiplatform_v1.Dataset(
+                   display_name="d", metadata_schema_uri="gs://s", labels={"env": "prod"}))
+        lro_emulator.clock.advance(1)
+        shown = starter.operations[0].snapshot()["response"]["displayName"]
+        assert shown == ("prod" if "labels" in placeholder else "")
+    else:
+        with pytest.raises(ScenarioError) as error:
+            lro_emulator.load_scenario(scenario)
+        assert fault in str(error.value)

@@ -10,6 +10,7 @@ A start whose template cannot be sent over gRPC is refused when gRPC starts, nev
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -61,6 +62,9 @@ def builds_file() -> descriptor_pb2.FileDescriptorProto:
     rule = method.options.Extensions[annotations_pb2.http]
     rule.post, rule.body = "/v1/{parent=projects/*}/builds", "build"
     rule.additional_bindings.add(post="/v1/{parent=projects/*/locations/*}/builds", body="build")
+    rule.additional_bindings.add(post="/v1/{parent=folders/*}/builds", body="*")  # same path shape, another body
+    file.service[0].method.add(name="GetBuild", input_type=f".{PACKAGE}.CreateBuildRequest",
+                               output_type=f".{PACKAGE}.Build")
     info = method.options.Extensions[operations_proto_pb2.operation_info]
     info.response_type, info.metadata_type = "Build", "BuildMetadata"
     return file
@@ -118,7 +122,24 @@ def test_a_set_loads_its_own_files_and_skips_the_common_ones(builds_set: Path) -
     assert descriptor_pool.Default().FindMethodByName(METHOD).full_name == METHOD
 
 
+def chain(length: int) -> bytes:
+    """A set of ``length`` files, each importing the one before."""
+    files = [descriptor_pb2.FileDescriptorProto(name=f"lro_emulator_test/chain/f{index}.proto",
+                                                package=f"lro_emulator_test.chain{index}",
+                                                dependency=[f"lro_emulator_test/chain/f{index - 1}.proto"] if index
+                                                else []) for index in range(length)]
+    return descriptor_pb2.FileDescriptorSet(file=list(reversed(files))).SerializeToString()
+
+
+def test_a_deep_set_loads_in_dependency_order() -> None:
+    added = load_descriptor_set(chain(3000), "chain.pb")
+
+    assert added == [f"lro_emulator_test/chain/f{index}.proto" for index in range(3000)]
+
+
 @pytest.mark.parametrize(("data", "fragment"), [
+    (descriptor_pb2.FileDescriptorSet(file=[descriptor_pb2.FileDescriptorProto(name="lro_emulator_test/twice.proto")]
+                                      * 2).SerializeToString(), "builds.pb holds lro_emulator_test/twice.proto twice"),
     (b"\xff\xff\xff", "builds.pb is not a serialized google.protobuf.FileDescriptorSet"),
     (b"", "builds.pb holds no files; write it with protoc --include_imports"),
     (descriptor_pb2.FileDescriptorSet(file=[descriptor_pb2.FileDescriptorProto(
@@ -146,19 +167,22 @@ def test_a_start_declared_by_full_name_serves_rest_and_grpc(lro_emulator: Emulat
 
     rest = http.post("/v1/projects/p/builds?buildId=b1", json={"image": "gcr.io/x"})
     nested = http.post("/v1/projects/p/locations/l/builds?buildId=b2", json={"image": "gcr.io/y"})
+    # The same path shape with body "*": the body is the whole request, not the build.
+    whole = http.post("/v1/folders/f/builds", json={"buildId": "b4", "build": {"image": "gcr.io/z"}})
     with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
         create = channel.unary_unary(f"/{PACKAGE}.Builds/CreateBuild",
                                      request_serializer=lambda value: value.SerializeToString(),
                                      response_deserializer=operations_pb2.Operation.FromString)
         answer = create(message("CreateBuildRequest")(parent="projects/p", build_id="b3"), timeout=GUARD_SECONDS)
 
-    assert (rest.status_code, nested.status_code) == (200, 200)
+    assert (rest.status_code, nested.status_code, whole.status_code) == (200, 200, 200), whole.get_json()
     assert [request.message for request in starter.requests] == [
         {"parent": "projects/p", "buildId": "b1", "build": {"image": "gcr.io/x"}},
         {"parent": "projects/p/locations/l", "buildId": "b2", "build": {"image": "gcr.io/y"}},
+        {"parent": "folders/f", "buildId": "b4", "build": {"image": "gcr.io/z"}},
         {"parent": "projects/p", "buildId": "b3"},
     ]
-    assert answer.name == "projects/p/operations/op-3"
+    assert answer.name == "projects/p/operations/op-4"
     assert (starter.response_type, starter.metadata_type) == (f"{PACKAGE}.Build", f"{PACKAGE}.BuildMetadata")
     lro_emulator.clock.advance(60)
     assert lro_emulator.operation(answer.name).snapshot()["response"] == build_any("projects/p/builds/b3")
@@ -207,6 +231,7 @@ def test_a_template_names_each_resource_after_its_request(lro_emulator: Emulator
     ("{request.parent[0]}", "request.parent is not a list, so [0] names nothing"),
     ("{now}", "{now} is not a placeholder; use {request.FIELD}, {parent} or {name}"),
     ("a { b", "a lone '{' in 'a { b'"),
+    ("{request.build.name.first}", "request.build.name is not a message, so .first names nothing"),
 ])
 def test_a_placeholder_that_names_no_field_is_a_load_time_fault(lro_emulator: Emulator, text: str, fragment: str
                                                                 ) -> None:
@@ -297,6 +322,27 @@ def test_a_type_source_that_fails_is_a_usage_error(builds_scenario: Path, args: 
         result = run(command, *args, str(builds_scenario), *(["--port", "0"] if command == "serve" else []))
         assert (result.returncode, result.stdout) == (2, ""), command
         assert fragment in result.stderr, command
+
+
+def test_an_import_that_exits_is_not_a_pass(builds_scenario: Path, tmp_path: Path) -> None:
+    (tmp_path / "lro_emulator_test_exits.py").write_text("import sys\nsys.exit(0)\n")
+
+    result = subprocess.run([console_script(), "validate", "--import", "lro_emulator_test_exits", str(builds_scenario)],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "--import lro_emulator_test_exits: the module called sys.exit(0)" in result.stderr
+
+
+def test_a_stale_ready_file_is_removed_even_when_serving_fails(tmp_path: Path) -> None:
+    stale = tmp_path / "ready.json"
+    stale.write_text('{"rest": "http://127.0.0.1:1", "grpc": null, "pid": 1}\n')
+
+    result = run("serve", "--port", "0", "--ready-file", str(stale), str(tmp_path / "missing.yaml"))
+
+    assert result.returncode == 2
+    assert not stale.exists()
 
 
 def test_import_registers_the_message_types_of_a_grpc_start(tmp_path: Path) -> None:
@@ -423,7 +469,8 @@ def test_a_method_descriptor_names_the_method(lro_emulator: Emulator) -> None:
 
     assert (starter.method, starter.grpc_method) == (METHOD, f"/{PACKAGE}.Builds/CreateBuild")
     assert [rule.text for rule in starter.bindings] == ["POST /v1/{parent=projects/*}/builds",
-                                                        "POST /v1/{parent=projects/*/locations/*}/builds"]
+                                                        "POST /v1/{parent=projects/*/locations/*}/builds",
+                                                        "POST /v1/{parent=folders/*}/builds"]
 
 
 @pytest.mark.usefixtures("loaded")
@@ -435,6 +482,9 @@ def test_a_method_descriptor_names_the_method(lro_emulator: Emulator) -> None:
     (print, {}, "on_start()'s method must be a generated client's method"),
     (METHOD, {"http": "POST /v1/things"}, "give on_start() the method, or http=, grpc=, body= and request_type=, "
                                           "not both"),
+    (f"{PACKAGE}.Builds.GetBuild", {}, f"{PACKAGE}.Builds.GetBuild does not start a long-running operation: it "
+                                       f"answers {PACKAGE}.Build, not google.longrunning.Operation"),
+    ("a." * 400 + "B.C", {}, "is not a full method name"),
 ])
 def test_a_method_that_cannot_be_read_says_what_to_give(
     lro_emulator: Emulator, method: object, keywords: dict[str, Any], fragment: str
@@ -444,6 +494,24 @@ def test_a_method_that_cannot_be_read_says_what_to_give(
 
     assert fragment in str(error.value)
     assert lro_emulator.starters == []
+
+
+def test_a_client_library_that_fails_to_import_is_named(
+    lro_emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = tmp_path / "lro_emulator_test_broken_v1" / "services" / "things" / "client.py"
+    client.parent.mkdir(parents=True)
+    for folder in (client.parent, client.parent.parent, client.parent.parent.parent):
+        (folder / "__init__.py").write_text("")
+    client.write_text("1 / 0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    with pytest.raises(ScriptError) as error:
+        lro_emulator.on_start("lro_emulator_test_broken.v1.Things.MakeThing")
+
+    assert str(error.value) == (
+        "lro_emulator_test_broken.v1.Things.MakeThing: importing the client library module "
+        "lro_emulator_test_broken_v1.services.things.client failed with ZeroDivisionError: division by zero")
 
 
 def test_a_method_that_starts_no_operation_is_refused(lro_emulator: Emulator) -> None:

@@ -70,6 +70,19 @@ def test_a_vertex_operation_is_reachable_at_every_prefix_the_clients_use() -> No
     assert "the vertex profile serves the" in unpublished.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize("profile", ["vertex", "earthengine", "cancel-get-list"])
+def test_a_name_beyond_ascii_is_reached_at_its_published_binding(profile: str) -> None:
+    emu = Emulator(profile=profile)
+    op = emu.add_operation(parent=emu.profile.default_parent)
+    renamed = emu.add_operation(op.name.rsplit("/", 1)[0] + "/évaluation-日本")
+    version = next(iter(emu.profile.bindings["GetOperation"])).split("/")[1] if emu.profile.bindings else "v1"
+
+    response = Client(emu.wsgi_app).get(f"/{version}/{renamed.name}")
+
+    assert (response.status_code, response.get_json()["name"]) == (200, renamed.name)
+    assert [call.name for call in emu.calls] == [renamed.name]
+
+
 def _filled(template: str) -> str:
     """A path for a template: each ``*`` a segment, each ``**`` two."""
     path = template.replace("{name=", "").replace("}", "")

@@ -89,6 +89,8 @@ def _load_types(args: argparse.Namespace) -> None:
     for module in args.imports:
         try:
             importlib.import_module(module)
+        except SystemExit as error:  # not an exit of ours: checking nothing and passing would be a false pass
+            raise ValueError(f"--import {module}: the module called sys.exit({error.code!r})") from None
         except Exception as error:  # an import runs the module's code: whatever it raises, say so
             raise ValueError(f"--import {module}: {type(error).__name__}: {error}") from None
     for path in args.descriptor_set:
@@ -158,6 +160,13 @@ def _validate(files: Sequence[str], out: TextIO, err: TextIO, *, typed: bool = F
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.ready_file is not None:
+        # A file left by an earlier run would tell a harness to call a server that is gone.
+        try:
+            _remove_quietly(args.ready_file)
+        except OSError as error:
+            print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
+            return 2
     try:
         scenarios = [Scenario.read(path) for path in args.scenarios]
         flag = None if args.profile is None else ("--profile", args.profile)
@@ -198,16 +207,18 @@ def _serve(args: argparse.Namespace) -> int:
             emulator.stop()
             print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
             return 2
-    if not args.quiet:
-        emulator.observe(_print_call)
-    clock = "manual clock" if args.manual else ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x")
-    grpc_note = "" if target is None else f" and gRPC on {target}"
-    loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
-    print(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
-          f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}",
-          flush=True)
-    if demo:
-        print(f"""
+    try:
+        if not args.quiet:
+            emulator.observe(_print_call)
+        clock = ("manual clock" if args.manual else
+                 ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x"))
+        grpc_note = "" if target is None else f" and gRPC on {target}"
+        loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
+        print(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
+              f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}",
+              flush=True)
+        if demo:
+            print(f"""
 Try:
   curl -s {url}/v1/{DEMO_PARENT}/operations
   curl -s {url}/v1/{DEMO_PARENT}/operations/training            # the fourth poll sees it done
@@ -216,9 +227,8 @@ Try:
   curl -s -X POST {url}{CONTROL_PREFIX}/v1/clock:advance -d '{{"duration": "3600s"}}'   # an hour passes
   curl -s {url}/v1/{DEMO_PARENT}/operations/hour-long           # now done
 Press Ctrl-C to stop.""", flush=True)
-    try:
         stopped.wait()
-    finally:
+    finally:  # however it ends (a signal, a closed stdout), the ready file goes with the server
         if args.ready_file is not None:
             _remove_quietly(args.ready_file)
         emulator.stop()

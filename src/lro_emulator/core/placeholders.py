@@ -85,8 +85,11 @@ def _value(match: re.Match[str], message: Mapping[str, Any], parent: str, name: 
         return token  # refused when the scenario loaded
     value: Any = message
     for field, index in _STEP.findall(found.group(1)):
-        if field:
-            value = value.get(camel_case(field)) if isinstance(value, Mapping) else None
+        if field:  # a field (written either way) or, in a map or a Struct, a key as it is
+            if not isinstance(value, Mapping):
+                value = None
+            else:
+                value = value[field] if field in value else value.get(camel_case(field))
         else:
             position = int(index)
             value = value[position] if isinstance(value, list) and position < len(value) else None
@@ -95,10 +98,23 @@ def _value(match: re.Match[str], message: Mapping[str, Any], parent: str, name: 
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
+#: Well-known types whose proto3 JSON is any JSON value: a path may go on inside them, unchecked.
+_FREE = frozenset({"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue",
+                   "google.protobuf.Any"})
+#: Well-known types whose proto3 JSON is a string, a number or a boolean: nothing is inside them.
+_SCALAR = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask",
+                     *(f"google.protobuf.{kind}Value" for kind in ("Double", "Float", "Int64", "UInt64", "Int32",
+                                                                   "UInt32", "Bool", "String", "Bytes"))})
+
+
 def _field_problem(descriptor: Any, path: str) -> str | None:
-    """Why ``path`` (``.service.containers[0].image``) names no field of the message, or None."""
-    current = descriptor
+    """Why ``path`` (``.service.containers[0].image``) names no field of the message, or None.
+
+    It follows proto3 JSON: a map field takes a key (``.labels.env``), a Struct or an Any holds any path.
+    """
+    current: Any = descriptor  # the message the next step names a field of; None: a scalar
     repeated = False
+    map_value: Any = None  # after a map field: the descriptor of its value field, until the key is named
     spelled = "request"
     for field, index in _STEP.findall(path):
         if index:
@@ -109,8 +125,18 @@ def _field_problem(descriptor: Any, path: str) -> str | None:
             repeated = False
             spelled += f"[{index}]"
             continue
-        if current is None or repeated:
+        if map_value is not None:  # the key of a map
+            spelled += f".{field}"
+            current, map_value = map_value.message_type, None
+            continue
+        if repeated:
+            return f"{spelled} is a list, so .{field} names nothing; name an item: {spelled}[0]"
+        if current is None:
             return f"{spelled} is not a message, so .{field} names nothing"
+        if current.full_name in _FREE:
+            return None
+        if current.full_name in _SCALAR:
+            return f"{spelled} is a {current.full_name}, a single value in JSON, so .{field} names nothing"
         fields = {f.json_name: f for f in current.fields}
         fields.update({f.name: f for f in current.fields})
         found = fields.get(field)
@@ -118,9 +144,11 @@ def _field_problem(descriptor: Any, path: str) -> str | None:
             known = ", ".join(sorted(f.json_name for f in current.fields)[:20])
             return f"{current.full_name} has no field {field!r} (it has {known})"
         spelled += f".{field}"
-        is_map = found.message_type is not None and found.message_type.GetOptions().map_entry
-        repeated = _is_repeated(found) and not is_map
-        current = None if is_map else found.message_type
+        if found.message_type is not None and found.message_type.GetOptions().map_entry:
+            map_value, current, repeated = found.message_type.fields_by_name["value"], None, False
+            continue
+        repeated = _is_repeated(found)
+        current = found.message_type
     return None
 
 

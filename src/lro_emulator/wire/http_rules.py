@@ -136,8 +136,8 @@ class RuleIndex(Generic[Value]):
     def match(self, method: str, path: str) -> tuple[HttpRule, Value, dict[str, str]] | None:
         """The first rule of ``method`` that matches ``path``, its value and the variables it binds.
 
-        Of rules in one group (same method, same path around the variable, same value) the variables are
-        the same whichever matched, so the first rule of the group is given.
+        Rules in one group (same method, same path around the variable, same field and body, same value) differ
+        only in what the variable matches, so the first rule of the group is given, whichever matched.
         """
         groups = self._groups.get(method)
         if groups is None:  # built on first use, per method: a profile's hundreds of rules cost ~20 ms per method
@@ -157,7 +157,9 @@ class RuleIndex(Generic[Value]):
         for index, (rule, value) in enumerate(self._entries):
             if rule.method != method:
                 continue
-            key: object = (rule.shape[0], rule.shape[2], rule.segment, value) if rule.shape else index
+            # Rules share a group only if a match means the same: same path around the variable, same field, same body.
+            key: object = ((rule.shape[0], rule.shape[2], rule.segment, rule.variables, rule.body, value)
+                           if rule.shape else index)
             if key not in grouped:
                 grouped[key] = (rule, value, [])
             if rule.shape:

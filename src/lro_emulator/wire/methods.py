@@ -37,6 +37,8 @@ __all__ = ["MethodInfo", "load_descriptor_set", "resolve_method"]
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _FULL_NAME = re.compile(rf"/?((?:{_IDENT}\.)+)({_IDENT})[./]({_IDENT})")
 _OPERATION = "google.longrunning.Operation"
+#: The longest full method name looked up (protobuf allows any length; real ones are under 200 characters).
+_MAX_NAME = 512
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,10 +79,15 @@ def resolve_method(method: object) -> MethodInfo:
         if _is_method_descriptor(method):
             return _from_descriptor(method)
         function: Any = inspect.unwrap(getattr(method, "__func__", method))  # type: ignore[arg-type]
-        if callable(function) and ".services." in getattr(function, "__module__", ""):
+        if callable(function) and ".services." in str(getattr(function, "__module__", "")):
             return _from_generated_client(function)
     except LookupError as error:
         raise ScriptError(str(error)) from None
+    except ScriptError:
+        raise
+    except Exception as error:  # generated code read in unforeseen shapes, objects that raise on inspection
+        raise ScriptError(f"what the service declares about {method!r} cannot be read: "
+                          f"{type(error).__name__}: {error}") from None
     raise ScriptError(
         "on_start()'s method must be a generated client's method (aiplatform_v1.DatasetServiceClient.create_dataset),"
         " a full method name ('google.cloud.run.v2.Services.CreateService') or a protobuf MethodDescriptor; "
@@ -125,25 +132,32 @@ def load_descriptor_set(data: bytes, source: str = "the descriptor set") -> list
 
 
 def _in_dependency_order(files: Iterable[Any], source: str) -> list[Any]:
-    by_name = {file.name: file for file in files}
+    """The files with each after the files it imports (those in the set), iteratively: a set may be deep."""
+    by_name: dict[str, Any] = {}
+    for file in files:
+        if file.name in by_name:
+            raise LookupError(f"{source} holds {file.name} twice")
+        by_name[file.name] = file
     ordered: list[Any] = []
-    seen: set[str] = set()
-
-    def visit(name: str, chain: tuple[str, ...]) -> None:
-        if name in seen:
-            return
-        if name in chain:
-            raise LookupError(f"{source}: {name} imports itself through {' -> '.join(chain)}")
-        file = by_name.get(name)
-        if file is None:
-            return  # the pool must have it already; adding the importer says so if not
-        for dependency in file.dependency:
-            visit(dependency, (*chain, name))
-        seen.add(name)
-        ordered.append(file)
-
-    for name in by_name:
-        visit(name, ())
+    done: set[str] = set()
+    for root in by_name:
+        if root in done:
+            continue
+        path = [root]  # the chain being followed, for a cycle's message
+        stack = [(root, iter(by_name[root].dependency))]
+        while stack:
+            name, dependencies = stack[-1]
+            dependency = next((d for d in dependencies if d in by_name and d not in done), None)
+            if dependency is None:
+                stack.pop()
+                path.pop()
+                done.add(name)
+                ordered.append(by_name[name])
+            elif dependency in path:
+                raise LookupError(f"{source}: {dependency} imports itself through {' -> '.join([*path, dependency])}")
+            else:
+                path.append(dependency)
+                stack.append((dependency, iter(by_name[dependency].dependency)))
     return ordered
 
 
@@ -157,7 +171,7 @@ def _register_options() -> None:
 
 
 def _by_name(text: str) -> MethodInfo:
-    found = _FULL_NAME.fullmatch(text.strip())
+    found = _FULL_NAME.fullmatch(text.strip()) if len(text) <= _MAX_NAME else None
     if found is None:
         raise LookupError(f"{text!r} is not a full method name like 'google.cloud.run.v2.Services.CreateService'")
     package, service, method = found.group(1).rstrip("."), found.group(2), found.group(3)
@@ -169,8 +183,11 @@ def _by_name(text: str) -> MethodInfo:
     tried = f"the generated client library module {module}"
     try:
         client = importlib.import_module(f"{module}.client")
-    except ImportError:
+    except ModuleNotFoundError:
         client = None
+    except Exception as error:  # importing runs the library's code: a conflict with a loaded descriptor set, ...
+        raise LookupError(f"{full_name}: importing the client library module {module}.client failed with "
+                          f"{type(error).__name__}: {error}") from None
     if client is not None:
         function = getattr(getattr(client, f"{service}Client", None), _snake(method), None)
         if function is not None:
@@ -231,14 +248,14 @@ def _from_descriptor(descriptor: Any) -> MethodInfo:
         for binding in (rule, *rule.additional_bindings):
             bindings.append(_rule_of(binding, full_name))
     response = metadata = None
+    if descriptor.output_type.full_name != _OPERATION:
+        raise LookupError(f"{full_name} does not start a long-running operation: it answers "
+                          f"{descriptor.output_type.full_name}, not {_OPERATION}")
     if options.HasExtension(operations_proto_pb2.operation_info):
         info = options.Extensions[operations_proto_pb2.operation_info]
         package = descriptor.containing_service.file.package
         response = _qualified(info.response_type, package) if info.response_type else None
         metadata = _qualified(info.metadata_type, package) if info.metadata_type else None
-    elif descriptor.output_type.full_name != _OPERATION:
-        raise LookupError(f"{full_name} does not start a long-running operation: it answers "
-                          f"{descriptor.output_type.full_name}, not {_OPERATION}")
     return MethodInfo(full_name, message_factory.GetMessageClass(descriptor.input_type), tuple(bindings),
                       response, metadata, "its descriptor")
 
@@ -258,15 +275,17 @@ def _rule_of(binding: Any, method: str) -> HttpRule:
 
 
 def _qualified(name: str, package: str) -> str:
-    """An operation_info type as a full name: relative names are in the method's package."""
+    """An operation_info type as a full name: a name the pool knows in the method's package, else as written if
+    qualified (AIP-151: types of other packages are written in full), else in the method's package."""
     name = name.lstrip(".")
-    if "." in name:
+    local = f"{package}.{name}" if package else name
+    for candidate in (local, name):
         try:
-            find_message_class(name)
-            return name
+            find_message_class(candidate)
+            return candidate
         except LookupError:
             pass
-    return f"{package}.{name}" if package else name
+    return name if "." in name else local
 
 
 # -- from a generated client ---------------------------------------------------------------------------------------
