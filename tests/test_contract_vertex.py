@@ -213,3 +213,29 @@ def test_placeholders_follow_the_request_types_proto3_json(
         with pytest.raises(ScenarioError) as error:
             lro_emulator.load_scenario(scenario)
         assert fault in str(error.value)
+
+
+@pytest.mark.lro_emulator(profile="generic")
+def test_the_generic_profile_serves_the_ui_prefix_the_clients_poll(lro_emulator: Emulator) -> None:
+    """The fixture's default profile stands for any service, Vertex AI's generated clients included."""
+    lro_emulator.on_start(Client.create_dataset, script=creates_in_an_hour)
+    client = Client(transport="rest", client_options={"api_endpoint": lro_emulator.url},
+                    credentials=AnonymousCredentials())
+
+    result = client.create_dataset(parent=PARENT, dataset=new_dataset()).result(timeout=2 * HOUR)
+
+    assert result.name == f"{PARENT}/datasets/ds-1"
+    assert {call.path.split("/", 2)[1] for call in lro_emulator.calls if call.rpc == "GetOperation"} == {"ui"}
+
+
+def test_the_from_http_json_form_gets_and_cancels_only_under_published_versions(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation()
+    http = Client(transport="rest", client_options={"api_endpoint": lro_emulator.url},
+                  credentials=AnonymousCredentials())._transport._session
+    legacy = f"{lro_emulator.url}/v1/operations/{op.name}"
+
+    answers = [http.get(legacy).status_code, http.post(f"{legacy}:cancel").status_code,
+               http.post(f"{legacy}:wait").status_code, http.get(f"{lro_emulator.url}/v9/operations/{op.name}")
+               .status_code]
+
+    assert answers == [200, 200, 404, 404]

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from werkzeug.test import Client
 
 from lro_emulator import Emulator, OperationHandle, Scenario, ScenarioError, ScriptError, StartRequest
-from lro_emulator.wire.methods import load_descriptor_set  # internal: the loader the command line uses
+from lro_emulator.wire.methods import http_options_in, load_descriptor_set  # internal: the readers under test
 
 from .helpers import console_script
 
@@ -113,28 +114,33 @@ def build_any(name: str) -> dict[str, str]:
 # -- loading ------------------------------------------------------------------------------------------------
 
 
-def test_a_set_loads_its_own_files_and_skips_the_common_ones(builds_set: Path) -> None:
-    data = builds_set.read_bytes()
-    added = load_descriptor_set(data, "builds.pb")
+def test_a_set_loads_its_own_files_and_skips_the_common_ones() -> None:
+    own = descriptor_pb2.FileDescriptorProto(name=f"lro_emulator_test/own_{uuid.uuid4().hex}.proto",
+                                             package=f"lro_emulator_test.own{uuid.uuid4().hex}",
+                                             dependency=["google/longrunning/operations.proto"])
+    common = descriptor_pb2.FileDescriptorProto()
+    descriptor_pool.Default().FindFileByName("google/longrunning/operations.proto").CopyToProto(common)
+    data = descriptor_pb2.FileDescriptorSet(file=[common, own]).SerializeToString()
 
-    assert "google/longrunning/operations.proto" not in added  # this process had it already
-    assert load_descriptor_set(data, "builds.pb") == []
-    assert descriptor_pool.Default().FindMethodByName(METHOD).full_name == METHOD
+    assert load_descriptor_set(data, "own.pb") == [own.name]  # the process had operations.proto already
+    assert load_descriptor_set(data, "own.pb") == []
 
 
-def chain(length: int) -> bytes:
-    """A set of ``length`` files, each importing the one before."""
-    files = [descriptor_pb2.FileDescriptorProto(name=f"lro_emulator_test/chain/f{index}.proto",
-                                                package=f"lro_emulator_test.chain{index}",
-                                                dependency=[f"lro_emulator_test/chain/f{index - 1}.proto"] if index
+def chain(length: int, tag: str) -> bytes:
+    """A set of ``length`` files, each importing the one before, listed last first."""
+    files = [descriptor_pb2.FileDescriptorProto(name=f"lro_emulator_test/{tag}/f{index}.proto",
+                                                package=f"lro_emulator_test.{tag}{index}",
+                                                dependency=[f"lro_emulator_test/{tag}/f{index - 1}.proto"] if index
                                                 else []) for index in range(length)]
     return descriptor_pb2.FileDescriptorSet(file=list(reversed(files))).SerializeToString()
 
 
 def test_a_deep_set_loads_in_dependency_order() -> None:
-    added = load_descriptor_set(chain(3000), "chain.pb")
+    tag = f"chain{uuid.uuid4().hex}"  # the pool is the process's: a name of its own each run
 
-    assert added == [f"lro_emulator_test/chain/f{index}.proto" for index in range(3000)]
+    added = load_descriptor_set(chain(3000, tag), "chain.pb")
+
+    assert added == [f"lro_emulator_test/{tag}/f{index}.proto" for index in range(3000)]
 
 
 @pytest.mark.parametrize(("data", "fragment"), [
@@ -335,11 +341,13 @@ def test_an_import_that_exits_is_not_a_pass(builds_scenario: Path, tmp_path: Pat
     assert "--import lro_emulator_test_exits: the module called sys.exit(0)" in result.stderr
 
 
-def test_a_stale_ready_file_is_removed_even_when_serving_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize("failing", [["missing.yaml"], ["--descriptor-set", "missing.pb"], ["--import", "missing_mod"]])
+def test_a_stale_ready_file_is_removed_even_when_serving_fails(tmp_path: Path, failing: list[str]) -> None:
     stale = tmp_path / "ready.json"
     stale.write_text('{"rest": "http://127.0.0.1:1", "grpc": null, "pid": 1}\n')
 
-    result = run("serve", "--port", "0", "--ready-file", str(stale), str(tmp_path / "missing.yaml"))
+    result = run("serve", "--port", "0", "--ready-file", str(stale),
+                 *(str(tmp_path / arg) if arg.startswith("missing.") else arg for arg in failing))
 
     assert result.returncode == 2
     assert not stale.exists()
@@ -512,6 +520,43 @@ def test_a_client_library_that_fails_to_import_is_named(
     assert str(error.value) == (
         "lro_emulator_test_broken.v1.Things.MakeThing: importing the client library module "
         "lro_emulator_test_broken_v1.services.things.client failed with ZeroDivisionError: division by zero")
+
+
+@pytest.mark.usefixtures("loaded")
+@pytest.mark.parametrize("key", ["http", "grpc", "body", "requestType"])
+def test_a_scenario_start_names_its_method_or_describes_it_not_both(lro_emulator: Emulator, key: str) -> None:
+    values = {"http": "POST /v1/{parent=projects/*}/builds", "grpc": f"{PACKAGE}.Builds/CreateBuild", "body": "*",
+              "requestType": f"{PACKAGE}.CreateBuildRequest"}
+
+    with pytest.raises(ScenarioError) as error:
+        lro_emulator.load_scenario(Scenario.from_document({"starts": [{"method": METHOD, key: values[key]}]}))
+
+    (problem,) = error.value.problems
+    assert problem.pointer == f"/starts/0/{key}"
+    assert problem.message.startswith(f"give method, or {key}, not both")
+
+
+OLD_REST_TRANSPORT = """
+class WorkflowsRestTransport:
+    class _CreateWorkflow(WorkflowsRestStub):
+        def __call__(self, request, *, retry=None, timeout=None, metadata=()):
+            http_options: List[Dict[str, str]] = [
+                {
+                    "method": "post",
+                    "uri": "/v1/{parent=projects/*/locations/*}/workflows",
+                    "body": "workflow",
+                },
+            ]
+            request, metadata = self._interceptor.pre_create_workflow(request, metadata)
+"""
+
+
+def test_bindings_are_read_from_an_older_clients_rest_transport() -> None:
+    """Generated clients before transports/rest_base.py inlined each method's bindings in transports/rest.py (as
+    google-cloud-workflows 1.10.0 does); they are read from there, without running it."""
+    assert http_options_in(OLD_REST_TRANSPORT, "CreateWorkflow") == [
+        {"method": "post", "uri": "/v1/{parent=projects/*/locations/*}/workflows", "body": "workflow"}]
+    assert http_options_in(OLD_REST_TRANSPORT, "DeleteWorkflow") is None
 
 
 def test_a_method_that_starts_no_operation_is_refused(lro_emulator: Emulator) -> None:

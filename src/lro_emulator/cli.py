@@ -116,6 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
         arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
     args = _parser().parse_args(arguments)
+    if args.command == "serve" and args.ready_file is not None:
+        # A file left by an earlier run would send a harness to a server that is gone, whatever fails next.
+        try:
+            _remove_quietly(args.ready_file)
+        except OSError as error:
+            print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
+            return 2
     if args.command in ("serve", "validate"):
         try:
             _load_types(args)
@@ -160,13 +167,6 @@ def _validate(files: Sequence[str], out: TextIO, err: TextIO, *, typed: bool = F
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.ready_file is not None:
-        # A file left by an earlier run would tell a harness to call a server that is gone.
-        try:
-            _remove_quietly(args.ready_file)
-        except OSError as error:
-            print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
-            return 2
     try:
         scenarios = [Scenario.read(path) for path in args.scenarios]
         flag = None if args.profile is None else ("--profile", args.profile)

@@ -285,6 +285,11 @@ class Scenario:
             operations.append(operation)
         starters: list[Starter] = []
         for index, spec in enumerate(self.document.get("starts", [])):
+            mixed = [key for key in ("http", "grpc", "body", "requestType") if key in spec]
+            if "method" in spec and mixed:
+                with self._at(f"/starts/{index}/{mixed[0]}"):
+                    raise ScriptError(f"give method, or {', '.join(mixed)}, not both: the method's own definitions "
+                                      "say its bindings, body, gRPC method and request type")
             script = _TemplateScript(spec.get("operation", {}))
             with self._at(f"/starts/{index}"):
                 starter = state.declare_start(
@@ -296,7 +301,7 @@ class Scenario:
                     parent=spec.get("parent"),
                     script=script,
                 )
-            script.check_types = functools.partial(self._check_template, index=index, starter=starter, typed=True)
+            starter.check_types = functools.partial(self._check_template, index=index, starter=starter, typed=True)
             starters.append(starter)
         faults = [self._fault(state, index, spec) for index, spec in enumerate(self.document.get("faults", []))]
         if "auth" in self.document:
@@ -410,15 +415,10 @@ def _agreed(field: str, values: Sequence[tuple[str, _T]], spell: Callable[[_T], 
 
 
 class _TemplateScript:
-    """The script of a scenario's starting method: the same timeline on every operation it starts.
-
-    ``check_types(state)`` plays it once, checking that its payloads pack into protobuf messages: the state calls
-    it when gRPC starts serving after the scenario was loaded.
-    """
+    """The script of a scenario's starting method: the same timeline on every operation it starts."""
 
     def __init__(self, template: Mapping[str, Any]) -> None:
         self._template = template
-        self.check_types: Callable[[EmulatorState], None] = lambda state: None
 
     def __call__(self, operation: OperationHandle, request: StartRequest) -> None:
         rendered = render(self._template, request.message, parent=request.parent, name=operation.name)

@@ -86,6 +86,9 @@ class Starter:
     metadata_type: str | None = None
     #: Whether ``parent`` names a resource, and the operation goes under its nearest collection the profile lists.
     nearest_collection: bool = False
+    #: Checks, with the emulator's state, that what the script will serve packs for gRPC (a scenario's start plays
+    #: its one timeline); called when gRPC starts serving. None: the script is code, checked as it runs.
+    check_types: Callable[[Any], None] | None = None
 
     def __post_init__(self) -> None:
         if not self.bindings and self.http is not None:
@@ -118,7 +121,9 @@ class StartTable:
 
     def __init__(self) -> None:
         self._starters: list[Starter] = []
-        self._index: RuleIndex[Starter] | None = None
+        # Replaced whole whenever a start is added or forgotten (the state's lock held), never changed in place:
+        # a request routed meanwhile reads the old index or the new one.
+        self._index: RuleIndex[Starter] = RuleIndex(())
 
     def add(self, starter: Starter) -> None:
         """Declare ``starter``; `ScriptError` if one of its routes or its method is already declared."""
@@ -130,7 +135,7 @@ class StartTable:
             if starter.grpc_method is not None and starter.grpc_method == other.grpc_method:
                 raise ScriptError(f"{starter.grpc_method} already starts operations; declare it once")
         self._starters.append(starter)
-        self._index = None
+        self._reindex()
 
     def checkpoint(self) -> int:
         """A mark to `rollback` to."""
@@ -139,12 +144,16 @@ class StartTable:
     def rollback(self, mark: int) -> None:
         """Forget the starters declared since ``mark``."""
         del self._starters[mark:]
-        self._index = None
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._index = RuleIndex((rule, starter) for starter in self._starters for rule in starter.bindings)
 
     def copy(self) -> StartTable:
         """A table with the same declarations (a scratch table for checking a scenario)."""
         table = StartTable()
         table._starters = list(self._starters)
+        table._reindex()
         return table
 
     def __iter__(self) -> Iterator[Starter]:
@@ -155,10 +164,7 @@ class StartTable:
 
     def match_http(self, method: str, path: str) -> tuple[Starter, HttpRule, dict[str, str]] | None:
         """The starter one of whose rules matches, the rule, and the variables the path binds."""
-        index = self._index
-        if index is None:
-            index = self._index = RuleIndex((rule, starter) for starter in self._starters for rule in starter.bindings)
-        found = index.match(method, path)
+        found = self._index.match(method, path)
         if found is None:
             return None
         rule, starter, variables = found

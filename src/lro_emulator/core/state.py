@@ -316,9 +316,8 @@ class EmulatorState:
                     self._check_error_packs(fault.error)
             for starter in self.starts:
                 # A scenario's start plays the same template on each operation: checked now, not at the first call.
-                check = getattr(starter.script, "check_types", None)
-                if check is not None:
-                    check(self)
+                if starter.check_types is not None:
+                    starter.check_types(self)
             self.typed = True
 
     def check_error(self, error: StatusError) -> None:

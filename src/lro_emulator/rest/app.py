@@ -369,8 +369,7 @@ def _routing_error(state: EmulatorState, request: Request, error: HTTPException)
 
 
 #: The endpoint of each Operations RPC when a profile's published binding routes it (ListOperations: with a parent).
-_ENDPOINT_OF = {"GetOperation": "get", "ListOperations": "list", "CancelOperation": "cancel",
-                "DeleteOperation": "delete", "WaitOperation": "wait"}
+_ENDPOINT_OF = {route.rpc: route.endpoint for route in ROUTES if route.endpoint != "list_global"}
 
 
 def _published_route(state: EmulatorState, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
@@ -405,23 +404,9 @@ def _served_routes(state: EmulatorState) -> str:
 
 
 def _served_off_the_published(state: EmulatorState, endpoint: str, args: Mapping[str, Any]) -> bool:
-    """Whether a route-table route the profile does not publish is still served: its handler answers better.
-
-    A method the service lacks answers UNIMPLEMENTED, and a name or parent that is not the service's answers
-    NOT_FOUND saying which names it has; ``/{version}/operations/{full name}``, which
-    ``google.api_core.operation.from_http_json`` clients poll, reaches the operation. Any other path the
-    service does not publish is not a route.
-    """
-    profile = state.profile
-    if profile.routes is None or not profile.offers(_RPC_OF[endpoint]):
-        return True
-    if endpoint == "list_global":
-        return not profile.accepts_parent("")
-    if endpoint == "list":
-        return not profile.accepts_parent(args["parent"])
-    name = args["name"]
-    legacy = name.startswith("operations/") and profile.accepts_name(name[len("operations/"):])
-    return legacy or not profile.accepts_name(name)
+    """Whether a route-table route the profile does not publish is still answered (`Profile.answers_unpublished`)."""
+    parent = args.get("parent", "" if endpoint == "list_global" else None)
+    return state.profile.answers_unpublished(_RPC_OF[endpoint], args["version"], name=args.get("name"), parent=parent)
 
 
 def _list(state: EmulatorState, parent: str, query: Mapping[str, Any]) -> JSON:

@@ -37,6 +37,9 @@ __all__ = ["MethodInfo", "load_descriptor_set", "resolve_method"]
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _FULL_NAME = re.compile(rf"/?((?:{_IDENT}\.)+)({_IDENT})[./]({_IDENT})")
 _OPERATION = "google.longrunning.Operation"
+#: The generated clients' methods of the Operations mixin: what the emulator serves, never a start.
+_OPERATIONS_MIXINS = frozenset({"get_operation", "list_operations", "cancel_operation", "delete_operation",
+                                "wait_operation"})
 #: The longest full method name looked up (protobuf allows any length; real ones are under 200 characters).
 _MAX_NAME = 512
 
@@ -47,8 +50,7 @@ class MethodInfo:
 
     ``full_name`` is ``package.Service.Method``; ``request_type`` the request's protobuf class; ``bindings``
     every HTTP binding (the main one first, then the additional ones); ``response_type`` and ``metadata_type``
-    the full names of the operation's response and metadata messages (None when the service does not say);
-    ``source`` says where it was read, for messages.
+    the full names of the operation's response and metadata messages (None when the service does not say).
     """
 
     full_name: str
@@ -56,7 +58,6 @@ class MethodInfo:
     bindings: tuple[HttpRule, ...]
     response_type: str | None
     metadata_type: str | None
-    source: str
 
     @property
     def grpc_path(self) -> str:
@@ -257,7 +258,7 @@ def _from_descriptor(descriptor: Any) -> MethodInfo:
         response = _qualified(info.response_type, package) if info.response_type else None
         metadata = _qualified(info.metadata_type, package) if info.metadata_type else None
     return MethodInfo(full_name, message_factory.GetMessageClass(descriptor.input_type), tuple(bindings),
-                      response, metadata, "its descriptor")
+                      response, metadata)
 
 
 def _rule_of(binding: Any, method: str) -> HttpRule:
@@ -298,13 +299,16 @@ def _from_generated_client(function: Any) -> MethodInfo:
     package = module.__name__.rsplit(".", 1)[0]  # google.cloud.aiplatform_v1.services.dataset_service
     name = function.__name__
     label = f"{package}: {getattr(function, '__qualname__', name)}"
+    if name in _OPERATIONS_MIXINS:
+        raise LookupError(f"{label} is the Operations API the emulator itself serves; declare the method of your "
+                          "service that starts an operation")
     tree = _function_tree(function, label)
     request = _request_class(tree, module, label)
     response, metadata = _operation_types(tree, module, label)
     path = _grpc_path(package, name, label)
     service, method = path.strip("/").split("/")
     bindings = _http_bindings(package, method, service)
-    return MethodInfo(f"{service}.{method}", request, bindings, response, metadata, f"the generated client ({label})")
+    return MethodInfo(f"{service}.{method}", request, bindings, response, metadata)
 
 
 def _function_tree(function: Any, label: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
@@ -319,10 +323,11 @@ def _function_tree(function: Any, label: str) -> ast.FunctionDef | ast.AsyncFunc
 
 
 def _request_class(tree: ast.AST, module: Any, label: str) -> Any:
-    """The class in ``if not isinstance(request, <class>)``: the request type the method builds."""
+    """The message class in ``if not isinstance(request, <class>)``: the request type the method builds."""
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance"
-                and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "request"):
+                and len(node.args) == 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "request"
+                and not (isinstance(node.args[1], ast.Name) and node.args[1].id in ("dict", "list", "str"))):
             return message_class(_evaluate(node.args[1], module, label))
     raise LookupError(f"{label}: the method does not say its request type (no isinstance(request, ...))")
 
@@ -381,21 +386,67 @@ def _grpc_path(package: str, name: str, label: str) -> str:
 
 
 def _http_bindings(package: str, method: str, service: str) -> tuple[HttpRule, ...]:
-    """Every binding the REST transport lists for ``method`` (``_Base<Method>._get_http_options()``); none if the
-    library has no REST transport."""
+    """Every binding the REST transport lists for ``method``; none if the library has no REST transport.
+
+    Recent generated clients keep them in ``transports/rest_base.py`` (``_Base<Method>._get_http_options()``); older
+    ones inline the same list in ``transports/rest.py`` (``http_options = [...]`` in the class ``_<Method>``), read
+    there with `ast`.
+    """
+    label = f"{service}.{method}"
     try:
         base = importlib.import_module(f"{package}.transports.rest_base")
-    except ImportError:
-        return ()
-    transports = [value for key, value in vars(base).items()
-                  if key.startswith("_Base") and key.endswith("RestTransport") and isinstance(value, type)]
-    holder = next((getattr(t, f"_Base{method}") for t in transports if hasattr(t, f"_Base{method}")), None)
-    if holder is None:
+    except ModuleNotFoundError:
+        base = None
+    options: Any = None
+    if base is not None:
+        transports = [value for key, value in vars(base).items()
+                      if key.startswith("_Base") and key.endswith("RestTransport") and isinstance(value, type)]
+        holder = next((getattr(t, f"_Base{method}") for t in transports if hasattr(t, f"_Base{method}")), None)
+        options = None if holder is None else holder._get_http_options()
+    else:
+        options = _inline_http_options(package, method, label)
+    if options is None:
         return ()
     rules = []
-    for option in holder._get_http_options():
+    for option in options:
         try:
             rules.append(HttpRule.of(option["method"], option["uri"], option.get("body")))
-        except ScriptError as error:
-            raise LookupError(f"{service}.{method}: its binding {option}: {error}") from None
+        except (KeyError, TypeError, ScriptError) as error:
+            raise LookupError(f"{label}: its REST binding {option!r} cannot be read: {error}") from None
     return tuple(rules)
+
+
+def http_options_in(source: str, method: str) -> list[dict[str, str]] | None:
+    """The literal ``http_options`` list of the class ``_<method>`` in a generated ``rest.py``'s source, or None."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and node.name == f"_{method}":
+            for inner in ast.walk(node):
+                value: ast.expr | None = None
+                if isinstance(inner, ast.AnnAssign) and isinstance(inner.target, ast.Name):
+                    name, value = inner.target.id, inner.value
+                elif isinstance(inner, ast.Assign) and len(inner.targets) == 1 and isinstance(inner.targets[0],
+                                                                                             ast.Name):
+                    name, value = inner.targets[0].id, inner.value
+                else:
+                    continue
+                if name == "http_options" and value is not None:
+                    options: list[dict[str, str]] = ast.literal_eval(value)
+                    return options
+    return None
+
+
+def _inline_http_options(package: str, method: str, label: str) -> Any:
+    """``http_options`` as ``transports/rest.py`` of an older generated client writes it; None without a REST
+    transport; `LookupError` if there is one but it lists no binding for the method."""
+    try:
+        rest = importlib.import_module(f"{package}.transports.rest")
+        source = inspect.getsource(rest)
+    except ModuleNotFoundError:
+        return None
+    except OSError as error:
+        raise LookupError(f"{label}: its REST transport cannot be read ({error})") from None
+    options = http_options_in(source, method)
+    if options is not None:
+        return options
+    raise LookupError(f"{label}: the library has a REST transport, but its bindings for {method} cannot be found "
+                      "in it; declare the start with http= and grpc=")

@@ -47,7 +47,7 @@ class Profile:
     parent_patterns: tuple[str, ...]
     default_parent: str
     cross_collection: bool = False
-    bindings: Mapping[str, tuple[str, ...]] | None = dataclasses.field(default=None, compare=False)
+    bindings: Mapping[str, tuple[str, ...]] | None = dataclasses.field(default=None, hash=False)
     #: Where the bindings come from, for people: the client libraries and documents they were read from.
     sources: tuple[str, ...] = ()
 
@@ -80,6 +80,32 @@ class Profile:
             return None
         return RuleIndex((HttpRule.parse(text, None, segment=NAME_SEGMENT), rpc)
                          for rpc, texts in self.bindings.items() for text in texts)
+
+    @functools.cached_property
+    def prefixes(self) -> frozenset[str]:
+        """The first path segments of the published bindings (``ui``, ``v1``, ...); empty for the generic routes."""
+        texts = () if self.bindings is None else (text for texts in self.bindings.values() for text in texts)
+        return frozenset(text.split(" ", 1)[1].split("/")[1] for text in texts)
+
+    def answers_unpublished(self, rpc: str, version: str, *, name: str | None = None,
+                            parent: str | None = None) -> bool:
+        """Whether a request the generic route table routes, at a path this service does not publish, is answered.
+
+        It is when the answer says more than "no such path": a method the service lacks (UNIMPLEMENTED), a name or
+        parent that is not the service's (NOT_FOUND saying which names it has), and the form
+        ``google.api_core.operation.from_http_json`` clients get and cancel by, ``/{version}/operations/{full
+        name}``, under a version the service publishes. Any other unpublished path is not a route.
+        """
+        if self.routes is None or not self.offers(rpc):
+            return True
+        if rpc == "ListOperations":
+            return parent is not None and not self.accepts_parent(parent)
+        if name is None:
+            return False
+        inner = name.removeprefix("operations/")
+        if inner != name and self.accepts_name(inner):  # the from_http_json form
+            return rpc in ("GetOperation", "CancelOperation") and version in self.prefixes
+        return not self.accepts_name(name)
 
     def spell_names(self) -> str:
         """The name patterns for a message: a few, and how many more."""

@@ -64,7 +64,8 @@ TEMPLATE_SEGMENT = r"[^/:]+"
 
 #: Regular expressions of the placeholders (no capturing groups; no colon, which starts a custom verb).
 CONVERTER_PATTERNS = {
-    "version": r"v\d+[a-z0-9]*",
+    # ui: Vertex AI's generated clients bind the Operations mixin under /ui/ first, and poll there.
+    "version": r"(?:v\d+[a-z0-9]*|ui)",
     "operation": rf"(?:{NAME_SEGMENT}/)*operations(?:/{NAME_SEGMENT})+",
     "collection": rf"{NAME_SEGMENT}(?:/{NAME_SEGMENT})*",
 }
