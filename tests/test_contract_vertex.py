@@ -239,3 +239,16 @@ def test_the_from_http_json_form_gets_and_cancels_only_under_published_versions(
                .status_code]
 
     assert answers == [200, 200, 404, 404]
+
+
+def test_a_binding_without_a_parent_creates_under_the_profiles_default(lro_emulator: Emulator) -> None:
+    """CreateDataset's second binding, POST /v1/datasets, names no parent: the service decides where it goes."""
+    starter = lro_emulator.on_start(Client.create_dataset, script=creates_in_an_hour)
+    session = Client(transport="rest", client_options={"api_endpoint": lro_emulator.url},
+                     credentials=AnonymousCredentials())._transport._session
+
+    answer = session.post(f"{lro_emulator.url}/v1/datasets", json={"displayName": "d", "metadataSchemaUri": "gs://s"})
+
+    assert answer.status_code == 200, answer.text
+    assert starter.operations[0].name == f"{lro_emulator.profile.default_parent}/operations/op-1"
+    assert starter.requests[0].message == {"dataset": {"displayName": "d", "metadataSchemaUri": "gs://s"}}

@@ -139,6 +139,10 @@ class EmulatorState:
         field = starter.parent if isinstance(starter.parent, str) else "parent"
         if starter.nearest_collection and isinstance(parent, str):
             parent = self._nearest_collection(parent)
+        if parent in (None, "") and starter.method is not None:
+            # A binding of the service's own that binds no parent (Vertex AI's POST /v1/datasets): the service
+            # decides where the operation goes, and the profile's default collection stands for it.
+            parent = self.profile.default_parent
         if parent is None:
             raise StatusError.bad_request(f"the request has no {field} field: it names the collection the operation is "
                                        "created in", field=field, reason="INVALID_PARENT")
