@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from ..wire.codes import Code, parse_code
 from ..wire.errors import ScriptError, StatusError
 from ..wire.proto3_json import JSON, format_timestamp, json_problems, parse_timestamp, to_timedelta
 from .calls import CallList
+from .globs import Glob
 
 __all__ = ["Effect", "Fault", "FaultPlan"]
 
@@ -85,7 +85,7 @@ class Fault:
             return False
         if self.transport is not None and transport != self.transport:
             return False
-        if self._pattern is not None and (name is None or self._pattern.fullmatch(name) is None):
+        if self._pattern is not None and (name is None or not self._pattern.fullmatch(name)):
             return False
         return rpc is not None  # requests that match no route are answered by the router, never faulted
 
@@ -357,9 +357,9 @@ def _looks_like_duration(value: object) -> bool:
     return isinstance(value, str) and value.endswith("s") and value.lstrip("-")[:1].isdigit() and "T" not in value
 
 
-def _name_pattern(name: str) -> re.Pattern[str]:
-    """``*`` matches any run of characters (``/`` included); everything else is literal."""
-    return re.compile(".*".join(re.escape(part) for part in name.split("*")), re.DOTALL)
+def _name_pattern(name: str) -> Glob:
+    """``*`` matches any run of characters (``/`` included); everything else is literal (in linear time)."""
+    return Glob.of(name)
 
 
 def _default_message(code: str | int | Code) -> str:

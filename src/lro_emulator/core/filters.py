@@ -17,6 +17,7 @@ from typing import Any
 
 from ..wire.codes import parse_code
 from ..wire.errors import LroEmulatorError
+from .globs import Glob
 
 __all__ = ["FilterError", "compile_filter"]
 
@@ -82,7 +83,7 @@ def _number(value: object) -> Decimal | None:
 class _Literal:
     text: str
     quoted: bool
-    pattern: re.Pattern[str] | None  # set when the value holds an unescaped * wildcard
+    pattern: Glob | None  # set when the value holds an unescaped * wildcard
     boolean: bool | None
     number: Decimal | None
     duration: Decimal | None
@@ -93,7 +94,7 @@ def _literal(text: str, quoted: bool, wild_parts: list[str] | None) -> _Literal:
     # Quotes force text, except for the well-known types proto JSON itself writes as strings.
     pattern = None
     if wild_parts is not None and len(wild_parts) > 1:
-        pattern = re.compile(".*".join(map(re.escape, wild_parts)), re.DOTALL)
+        pattern = Glob(wild_parts)
     boolean = {"true": True, "false": False}.get(text) if not quoted else None
     number = Decimal(text) if not quoted and _NUMBER.fullmatch(text) else None
     return _Literal(text, quoted, pattern, boolean, number, _duration(text), _timestamp(text))
@@ -118,7 +119,7 @@ def _equals(value: object, lit: _Literal) -> bool | None:
     if pair is None:
         return None
     if lit.pattern is not None and isinstance(pair[0], str):
-        return lit.pattern.fullmatch(pair[0]) is not None
+        return lit.pattern.fullmatch(pair[0])
     return bool(pair[0] == pair[1])
 
 

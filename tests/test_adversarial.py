@@ -1,0 +1,64 @@
+"""Hostile input: each attack that once hung, grew without bound or lost state, with the bound it now keeps.
+
+Every test here sends what an adversarial run sent and states the bound the emulator now keeps (in time,
+memory or what is left standing). The bounds are generous against the machine's speed: each attack took
+seconds to minutes, or gigabytes, before its fix.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client
+
+from lro_emulator import Emulator
+from lro_emulator.core.globs import Glob  # internal: the matcher under test
+
+# -- 1. wildcards in linear time ------------------------------------------------------------------------------
+
+#: The name the attack targets: it nearly matches the pattern, so a backtracking matcher tries every split.
+NEARLY = "projects/p/operations/" + "a" * 60
+ATTACK = "*a" * 10 + "b"  # ten wildcards; the regular expression took over two minutes
+BOUND_SECONDS = 1.0
+
+
+def test_a_filter_with_many_wildcards_answers_at_once(lro_emulator: Emulator) -> None:
+    lro_emulator.add_operation(NEARLY)
+    started = time.perf_counter()
+
+    response = Client(lro_emulator.wsgi_app).get(f'/v1/projects/p/operations?filter=name="{ATTACK}"')
+
+    assert time.perf_counter() - started < BOUND_SECONDS
+    assert (response.status_code, response.get_json()) == (200, {})
+
+
+def test_a_fault_aimed_by_a_wildcard_name_costs_nothing_per_call(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation(NEARLY)
+    lro_emulator.fault(name=ATTACK).error("UNAVAILABLE")
+    started = time.perf_counter()
+
+    responses = [Client(lro_emulator.wsgi_app).get(f"/v1/{op.name}") for _ in range(20)]
+
+    assert time.perf_counter() - started < BOUND_SECONDS * 5
+    assert {response.status_code for response in responses} == {200}
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(map(re.escape, pattern.split("*"))), re.DOTALL)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=st.text(alphabet="ab*/", max_size=12), text=st.text(alphabet="ab/", max_size=16))
+def test_the_glob_matches_what_the_regular_expression_did(pattern: str, text: str) -> None:
+    assert Glob.of(pattern).fullmatch(text) == (_regex(pattern).fullmatch(text) is not None)
+
+
+@pytest.mark.parametrize(("pattern", "text", "expected"), [
+    ("a*a", "a", False), ("a*a", "aa", True), ("*", "", True), ("**", "x", True), ("ab*ba", "aba", False),
+])
+def test_the_glob_does_not_count_a_character_twice(pattern: str, text: str, expected: bool) -> None:
+    assert Glob.of(pattern).fullmatch(text) is expected
