@@ -501,6 +501,8 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, source)  # before anything is expanded: composing cost as much as the text
         document = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -525,6 +527,54 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
     if problems:
         raise ScenarioError(source, problems[:_MAX_PROBLEMS], total=len(problems))
     return document, lines
+
+
+#: How many values a YAML document may hold once its aliases are expanded: far above any scenario, far below
+#: what a "billion laughs" of a few hundred bytes expands to.
+MAX_EXPANDED_VALUES = 100_000
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """`ScenarioError` if aliases (``*name``) expand the document past `MAX_EXPANDED_VALUES` or into itself.
+
+    PyYAML composes an alias as a second reference to its anchor's node, so the node graph is as small as the
+    text; expanding it (constructing, validating, serializing) is what explodes. Each node's expanded size is
+    counted once, bottom-up, without recursion.
+    """
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            entered.discard(key)
+            sizes[key] = min(1 + sum(sizes[id(child)] for child in children), MAX_EXPANDED_VALUES + 1)
+            continue
+        if key in sizes:
+            continue
+        entered.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in entered:
+                line = child.start_mark.line + 1
+                raise ScenarioError(source, [ScenarioProblem("", "an alias refers to a value that contains it, so "
+                                                                 "the document would never end", line)])
+            if id(child) not in sizes:
+                stack.append((child, False))
+    if sizes[id(root)] > MAX_EXPANDED_VALUES:
+        raise ScenarioError(source, [ScenarioProblem(
+            "", f"the document expands to more than {MAX_EXPANDED_VALUES:,} values through its aliases (*name); "
+                "write the values out, or alias less", root.start_mark.line + 1)])
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _index_lines(node: yaml.Node, pointer: str, lines: dict[str, int]) -> None:
