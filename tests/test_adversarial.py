@@ -7,7 +7,9 @@ seconds to minutes, or gigabytes, before its fix.
 
 from __future__ import annotations
 
+import difflib
 import re
+import threading
 import time
 import tracemalloc
 from typing import Any
@@ -113,3 +115,67 @@ def test_aliases_that_expand_modestly_still_load(lro_emulator: Emulator) -> None
 
     assert response.status_code == 200, response.get_json()
     assert [op.snapshot()["metadata"]["value"] for op in lro_emulator.operations] == [{"team": "ml"}] * 2
+
+
+# -- 5. routing cost bounded by the path's length ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profile", ["generic", "vertex"])
+def test_a_path_of_thousands_of_segments_is_refused_before_it_is_routed(profile: str) -> None:
+    emu = Emulator(profile=profile)
+    op = emu.add_operation(parent=emu.profile.default_parent)
+    http = Client(emu.wsgi_app)
+    started = time.perf_counter()
+
+    response = http.post("/v1/" + "operations/" * 4000 + "x:cancel")  # 44 KB: five seconds in the matcher before
+
+    assert time.perf_counter() - started < BOUND_SECONDS
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == ("the path is 44,012 characters long; the emulator routes "
+                                                       "paths of at most 2,048")
+    assert http.get(f"/v1/{op.name}").status_code == 200
+
+
+def test_a_name_past_its_bound_is_refused_over_grpc_too(lro_emulator: Emulator) -> None:
+    import grpc
+    from google.longrunning import operations_pb2, operations_pb2_grpc
+
+    with grpc.insecure_channel(lro_emulator.grpc_target) as channel:
+        stub = operations_pb2_grpc.OperationsStub(channel)
+        with pytest.raises(grpc.RpcError) as error:
+            stub.GetOperation(operations_pb2.GetOperationRequest(name="operations/" + "x" * 5000), timeout=30)
+
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "operation names are at most 1,024" in error.value.details()
+
+
+# -- 6. the near-miss search, bounded and outside the lock ------------------------------------------------------
+
+
+def test_a_miss_searches_for_near_names_without_holding_the_lock(
+    lro_emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(3000):
+        lro_emulator.add_operation(f"projects/p/operations/op-{index}")
+    state = lro_emulator._current()
+    searched: list[tuple[bool, int]] = []
+    original = difflib.get_close_matches
+
+    def searching(word: str, possibilities: list[str], *args: Any, **kwargs: Any) -> list[str]:
+        def another_client() -> None:  # what any other request would need meanwhile
+            taken = state.lock.acquire(timeout=5)
+            if taken:
+                state.lock.release()
+            searched.append((taken, len(possibilities)))
+
+        other = threading.Thread(target=another_client)
+        other.start()
+        other.join()
+        return original(word, possibilities, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", searching)
+    response = Client(lro_emulator.wsgi_app).get("/v1/projects/p/operations/op-99999")
+
+    assert response.status_code == 404
+    assert "did you mean" in response.get_json()["error"]["message"]
+    assert searched == [(True, 2000)]  # another thread took the lock meanwhile; at most 2,000 names compared

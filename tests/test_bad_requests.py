@@ -442,10 +442,10 @@ NAMES = [
     _case("wait-unknown-operation", unknown_operation("POST", "/v1/{parent}/operations/nope:wait",
                                                       f"{PARENT}/operations/nope", *LIKE_OP9, query="timeout=5s")),
     # The 10 000-character name may be shortened where the message echoes it; ErrorInfo names it whole.
-    _case("operation-id-of-10000-characters", not_found(
+    _case("operation-id-of-10000-characters", invalid(
         "GET", f"/v1/{{parent}}/operations/{LONG_ID}",
-        Around(f"operation '{PARENT}/operations/xxxx", "xxxx' not found among the 5 operation(s) the emulator has"),
-        "OPERATION_NOT_FOUND", metadata={"name": f"{PARENT}/operations/{LONG_ID}"})),
+        f"the path is {len(PARENT) + 16 + len(LONG_ID):,} characters long; the emulator routes paths of at most "
+        "2,048", field="name")),
     _case("unicode-operation-id", unknown_operation("GET", "/v1/{parent}/operations/%C3%A9t%C3%A9",
                                                     f"{PARENT}/operations/\u00e9t\u00e9", *LIKE_OP9)),
     _case("nul-in-operation-id", unknown_operation("GET", "/v1/{name}%00", f"{OP1}\x00", "op-1", "op-4", "op-3")),
@@ -763,12 +763,12 @@ def test_a_path_just_within_the_servers_limit_is_answered_in_full(lro_emulator: 
     status, content_type, payload = _over_the_socket(lro_emulator, f"/v1/{name}", {})
 
     body = json.loads(payload)
-    assert (status, content_type) == (404, "application/json; charset=UTF-8")
-    expected = Bad("GET", "", 404, "NOT_FOUND", Around(f"operation '{PARENT}/operations/xxxx",
-                                                       "xxxx' not found among the 5 operation(s) the emulator has"),
-                   "OPERATION_NOT_FOUND", metadata={"name": name})
+    assert (status, content_type) == (400, "application/json; charset=UTF-8")
+    expected = invalid("GET", "", f"the path is {len(name) + 4:,} characters long; the emulator routes paths of at "
+                                  "most 2,048", field="name")
     assert body == _envelope(expected, _message(expected.message, body["error"]["message"]))
-    assert (lro_emulator.calls.last.rpc, lro_emulator.calls.last.name) == ("GetOperation", name)
+    # Refused before it was routed: logged with its path, as no method's call.
+    assert (lro_emulator.calls.last.rpc, lro_emulator.calls.last.path) == (None, f"/v1/{name}")
     assert _store(lro_emulator) == before
 
 

@@ -6,12 +6,13 @@ the `StatusError` back. Everything the service answers is checked against the JS
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from ..wire.codes import Code
-from ..wire.errors import StatusError
+from ..wire.errors import LroEmulatorError, StatusError
 from ..wire.profiles import Profile
 from ..wire.proto3_json import JSON
 from ..wire.validation import Schemas, SchemaViolation
@@ -20,6 +21,21 @@ from .filters import FilterError, compile_filter
 from .paging import PageToken, page_size
 from .store import OperationStore
 from .timeline import OperationRecord
+
+#: The longest operation name or list parent looked up; longer ones are INVALID_ARGUMENT before anything runs on
+#: them (real names are a few hundred characters at most).
+MAX_NAME_LENGTH = 1024
+#: How many names a NOT_FOUND's near-miss search compares at most.
+_NEAR_MISS_CANDIDATES = 2000
+
+
+class _Missing(LroEmulatorError):
+    """No live operation has the name; ``names`` is the store's names when it was looked for (never leaves here)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__()
+        self.names = names
+
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "MAX_WAIT_TIMEOUT", "OperationsService"]
 
@@ -63,7 +79,7 @@ class OperationsService:
     def get_operation(self, name: str) -> JSON:
         """GetOperation: the latest state. Counts as a poll."""
         self.require("GetOperation")
-        with self.lock:
+        with self._found(name), self.lock:
             record = self._lookup(name)
             document = self.render(record)
             record.record_poll(self.clock.now())
@@ -80,6 +96,9 @@ class OperationsService:
     ) -> JSON:
         """ListOperations: the operations of one collection that match ``filter_text``, one page at a time."""
         self.require("ListOperations")
+        if len(parent) > MAX_NAME_LENGTH:
+            raise StatusError.bad_request(f"the parent is {len(parent):,} characters long; collection names are at "
+                                          f"most {MAX_NAME_LENGTH:,}", field="name")
         if not self.profile.accepts_parent(parent):
             raise StatusError(
                 Code.NOT_FOUND,
@@ -126,7 +145,7 @@ class OperationsService:
     def cancel_operation(self, name: str) -> JSON:
         """CancelOperation: best effort; a done operation is left as it is."""
         self.require("CancelOperation")
-        with self.lock:
+        with self._found(name), self.lock:
             record = self._lookup(name)
             record.request_cancel(self.clock.now(), self.store.next_seq())
         return {}
@@ -134,7 +153,7 @@ class OperationsService:
     def delete_operation(self, name: str) -> JSON:
         """DeleteOperation: forget the operation. It does not cancel it."""
         self.require("DeleteOperation")
-        with self.lock:
+        with self._found(name), self.lock:
             self.store.delete(self._lookup(name))
         return {}
 
@@ -149,7 +168,7 @@ class OperationsService:
         if timeout is not None and timeout < timedelta(0):
             raise StatusError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
                                        field="timeout")
-        with self.lock:
+        with self._found(name), self.lock:
             record = self._lookup(name)
             try:
                 deadline = self.clock.after(min(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout, MAX_WAIT_TIMEOUT))
@@ -208,18 +227,31 @@ class OperationsService:
             )
 
     def _lookup(self, name: str) -> OperationRecord:
-        """Find a live operation, settled to now; NOT_FOUND names the near misses."""
+        """Find a live operation, settled to now; `_Missing` (the lock held) if there is none."""
         record = self.store.find(name)
         if record is None and name.startswith("operations/"):
             # from_http_json clients address an operation as "operations/{its full name}".
             record = self.store.find(name[len("operations/"):])
         if record is None:
-            raise StatusError(Code.NOT_FOUND, self._not_found_message(name), reason="OPERATION_NOT_FOUND",
-                           metadata={"name": name})
+            raise _Missing(self.store.names())
         record.settle(self.clock.now())
         return record
 
-    def _not_found_message(self, name: str) -> str:
+    @contextlib.contextmanager
+    def _found(self, name: str) -> Iterator[None]:
+        """Around a lookup under the lock: a name past its bound is refused before any pattern or search runs, and
+        a missing operation's NOT_FOUND, naming the near misses, is written after the lock is released (the search
+        runs over every name, and other clients must not wait for it)."""
+        if len(name) > MAX_NAME_LENGTH:
+            raise StatusError.bad_request(f"the name is {len(name):,} characters long; operation names are at most "
+                                          f"{MAX_NAME_LENGTH:,}", field="name")
+        try:
+            yield
+        except _Missing as missing:
+            raise StatusError(Code.NOT_FOUND, self._not_found_message(name, missing.names),
+                              reason="OPERATION_NOT_FOUND", metadata={"name": name}) from None
+
+    def _not_found_message(self, name: str, names: list[str]) -> str:
         if not self.profile.accepts_name(name) and not (
             name.startswith("operations/") and self.profile.accepts_name(name[len("operations/"):])
         ):
@@ -227,9 +259,12 @@ class OperationsService:
                 f"{name!r} is not an operation name the {self.profile.name} profile serves; "
                 f"its names look like {self.profile.spell_names()}"
             )
-        names = self.store.names()
         message = f"operation {name!r} not found"
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        # Near misses among a bounded number of names that could be one: difflib's ratio, 2 * matches / total
+        # length, reaches its cutoff of 0.6 only when neither length is more than 7/3 of the other.
+        low, high = len(name) * 3 / 7, len(name) * 7 / 3
+        likely = [other for other in names if low <= len(other) <= high][:_NEAR_MISS_CANDIDATES]
+        close = difflib.get_close_matches(name, likely, n=3, cutoff=0.6)
         if close:
             return message + f"; did you mean {', '.join(repr(n) for n in close)}?"
         if not names:

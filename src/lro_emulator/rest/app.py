@@ -48,10 +48,12 @@ from .reading import (
 if TYPE_CHECKING:
     from .control import ControlPlane
 
-__all__ = ["MAX_BODY_BYTES", "RestApp", "error_envelope"]
+__all__ = ["MAX_BODY_BYTES", "MAX_PATH_LENGTH", "RestApp", "error_envelope"]
 
 #: Request bodies larger than this are refused before they are read.
 MAX_BODY_BYTES = 1 << 20
+#: Paths longer than this are refused before they are routed: room for the longest name (1,024), a version and a verb.
+MAX_PATH_LENGTH = 2048
 
 
 def _converter(pattern: str) -> type[BaseConverter]:
@@ -143,6 +145,9 @@ class RestApp:
         if request.method == "HEAD":
             # werkzeug serves HEAD on GET routes; the API has no HEAD, and it must not count as a poll.
             raise MethodNotAllowed(valid_methods=["GET", "POST", "DELETE"])
+        if len(request.path) > MAX_PATH_LENGTH:  # before any pattern runs: matching a path costs more than its length
+            raise StatusError.bad_request(f"the path is {len(request.path):,} characters long; the emulator routes "
+                                          f"paths of at most {MAX_PATH_LENGTH:,}", field="name")
         try:
             endpoint, args = self._match(state, request.environ)
         except (NotFound, MethodNotAllowed) as miss:
