@@ -8,6 +8,7 @@ seconds to minutes, or gigabytes, before its fix.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import threading
 import time
@@ -179,3 +180,60 @@ def test_a_miss_searches_for_near_names_without_holding_the_lock(
     assert response.status_code == 404
     assert "did you mean" in response.get_json()["error"]["message"]
     assert searched == [(True, 2000)]  # another thread took the lock meanwhile; at most 2,000 names compared
+
+
+# -- 4, 14, 19. the call log: bounded, without credentials, valid JSON ------------------------------------------
+
+
+def test_the_call_log_keeps_the_last_calls_and_counts_the_others() -> None:
+    emu = Emulator(max_calls=100)
+    op = emu.add_operation()
+    http = Client(emu.wsgi_app)
+
+    for _ in range(1000):
+        http.get(f"/v1/{op.name}")
+
+    assert 90 <= len(emu.calls) <= 100
+    assert emu.calls.dropped + len(emu.calls) == 1000
+    page = http.get("/_emulator/v1/calls?since=995").get_json()
+    assert (page["next"], page["dropped"], len(page["calls"])) == (1000, emu.calls.dropped, 5)
+    assert len(http.get("/_emulator/v1/calls?since=0").get_json()["calls"]) == len(emu.calls)
+
+
+def test_what_the_log_keeps_of_a_call_is_bounded(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation()
+    http = Client(lro_emulator.wsgi_app)
+
+    http.post(f"/v1/{op.name}:cancel", json={"padding": "x" * 500_000},
+              headers={f"X-Header-{index}": "v" * 10_000 for index in range(200)})
+
+    call = lro_emulator.calls.last
+    assert call.body == "(a body of 500,014 characters, not kept)"
+    assert len(call.headers) <= 64
+    assert max(len(value) for value in call.headers.values()) < 1100
+
+
+def test_the_control_plane_never_shows_credentials(lro_emulator: Emulator) -> None:
+    lro_emulator.require_auth(token="secret-token", api_key="secret-key")
+    op = lro_emulator.add_operation()
+    http = Client(lro_emulator.wsgi_app)
+    http.get(f"/v1/{op.name}", headers={"Authorization": "Bearer secret-token"})
+    http.get(f"/v1/{op.name}?key=secret-key")
+
+    shown = http.get("/_emulator/v1/calls").get_data(as_text=True)
+
+    assert "secret" not in shown
+    assert shown.count("(redacted)") == 2
+    assert lro_emulator.calls[0].headers["authorization"] == "Bearer secret-token"  # the test's own process sees it
+
+
+def test_an_infinite_number_in_a_refused_body_leaves_the_log_valid_json(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation()
+    http = Client(lro_emulator.wsgi_app)
+
+    refused = http.post(f"/v1/{op.name}:wait", data='{"timeout": 1e400}', content_type="application/json")
+    shown = http.get("/_emulator/v1/calls")
+
+    assert refused.status_code == 400
+    assert shown.status_code == 200
+    assert json.loads(shown.get_data(as_text=True))["calls"][0]["body"] == {"timeout": "Infinity"}

@@ -19,7 +19,7 @@ from .core.clock import VirtualClock
 from .core.scenario import Scenario, ScenarioError, agreed_setting
 from .core.state import EmulatorState
 from .demo import DEMO_PARENT, load_demo
-from .emulator import DEFAULT_START, Emulator
+from .emulator import DEFAULT_MAX_CALLS, DEFAULT_START, Emulator
 from .rest.openapi import openapi_document
 from .wire.profiles import PROFILES
 from .wire.proto3_json import format_timestamp, parse_timestamp
@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--manual", action="store_true", help="the clock moves only when the control plane moves it")
     serve.add_argument("--no-demo", action="store_true", help="without scenarios, start with no operations")
     serve.add_argument("--quiet", action="store_true", help="do not print a line per request")
+    serve.add_argument("--max-calls", type=int, default=DEFAULT_MAX_CALLS, metavar="N",
+                       help=f"keep the last N calls in the call log (default: {DEFAULT_MAX_CALLS:,}); older ones "
+                            "are dropped and counted")
     serve.add_argument("--ready-file", default=None, metavar="PATH",
                        help='once every transport accepts connections, write {"rest": URL, "grpc": TARGET or null, '
                             '"pid": N} to PATH (atomically); removed on exit')
@@ -179,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
         profile = agreed_profile or "generic"
         emulator = Emulator(start=start or DEFAULT_START, profile=profile, host=args.host, port=args.port,
                             grpc_port=args.grpc_port or 0, speed=None if args.manual else args.speed,
-                            manual=args.manual)
+                            manual=args.manual, max_calls=args.max_calls)
     except (ScenarioError, ValueError) as error:
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2

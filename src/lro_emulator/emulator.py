@@ -31,6 +31,10 @@ __all__ = ["DEFAULT_START", "Emulator", "WsgiApp"]
 #: A WSGI application: ``app(environ, start_response)`` returning the body's chunks.
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+#: How many calls the log keeps by default: far above a test's needs (an hour of polling every second is 3,600), and
+#: a few tens of megabytes for a server that runs for days; beyond it the oldest are dropped and counted.
+DEFAULT_MAX_CALLS = 20_000
+
 #: Where the virtual clock starts unless told otherwise: fixed, so every run sees the same instants.
 DEFAULT_START = "2030-01-01T00:00:00Z"
 
@@ -41,6 +45,7 @@ class Emulator:
     Use it as a context manager (or `start`/`stop`); it serves REST on ``127.0.0.1`` at a free
     port unless given one, and gRPC (at ``grpc_port``, free by default) once `start_grpc` or
     `grpc_target` asks for it. `reset` gives it fresh state without restarting the servers.
+    The call log keeps the last ``max_calls`` calls (`CallList.dropped` counts the others).
     """
 
     def __init__(
@@ -53,7 +58,11 @@ class Emulator:
         grpc_port: int = 0,
         speed: float | None = None,
         manual: bool = False,
+        max_calls: int = DEFAULT_MAX_CALLS,
     ) -> None:
+        if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
+            raise ScriptError(f"max_calls must be a whole number of calls, 1 or more, not {max_calls!r}")
+        self._max_calls = max_calls
         for label, number in (("port", port), ("grpc_port", grpc_port)):
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
                 raise ScriptError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
@@ -136,7 +145,7 @@ class Emulator:
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
         return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
-                             on_call=self._report, seed=seed)
+                             on_call=self._report, seed=seed, max_calls=self._max_calls)
 
     def observe(self, observer: Callable[[Call], None]) -> None:
         """Call ``observer(call)`` for every request answered from now on, control-plane requests included.

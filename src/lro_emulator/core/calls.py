@@ -87,21 +87,38 @@ class CallList:
         listener: Callable[[Call], None] | None = None,
         label: str = "the emulator",
         origin: datetime | None = None,
+        max_calls: int | None = None,
     ) -> None:
         self._calls: list[Call] = list(calls or [])
         self._lock = threading.Lock()
         self._listener = listener
+        #: At most this many calls are kept (None: all); beyond it the oldest go, and `dropped` counts them.
+        self.max_calls = max_calls
+        self._dropped = 0
         #: Whose calls these are, for assertion messages ("operation 'x'", "GetOperation calls").
         self.label = label
         #: The instant call times are shown relative to (an operation's creation), if any.
         self.origin = origin
 
     def _record(self, call: Call) -> None:
-        """Append a call (the call pipeline does this; tests read) and tell the listener, if any."""
+        """Append a call (the call pipeline does this; tests read) and tell the listener, if any.
+
+        Past `max_calls`, the oldest tenth is dropped at once (dropping one at a time would copy the list on every
+        call), so a day-long server's log stays bounded.
+        """
         with self._lock:
             self._calls.append(call)
+            if self.max_calls is not None and len(self._calls) > self.max_calls:
+                excess = len(self._calls) - self.max_calls + self.max_calls // 10
+                del self._calls[:excess]
+                self._dropped += excess
         if self._listener is not None:
             self._listener(call)
+
+    @property
+    def dropped(self) -> int:
+        """How many of the oldest calls were dropped to keep the log within `max_calls`."""
+        return self._dropped
 
     def filter(
         self,

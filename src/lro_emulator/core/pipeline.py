@@ -10,6 +10,8 @@ answer is bytes no message decodes). Everything that can be decided without the 
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -138,8 +140,8 @@ def run_call(
         failure = checked_failure(state, failure)
     status, code = _status(fault, failure, link)
     call = Call(rpc=rpc, method=arrival.method, path=arrival.path, name=name, status=status, code=code.name,
-                time=arrived, transport=arrival.transport, headers=arrival.headers, query=arrival.query,
-                body=body(), fault=fault)
+                time=arrived, transport=arrival.transport, headers=_kept_headers(arrival.headers),
+                query=_kept_headers(arrival.query), body=_kept_body(body()), fault=fault)
     # Logged before any hold, so that a test sees the call as soon as its client gives up.
     state.calls._record(call)
     if fault is not None:
@@ -196,6 +198,46 @@ def _hold(state: EmulatorState, fault: Fault, link: Link) -> None:
         state.pass_time(fault.delay, gone=lambda: link.gone(0))
     elif fault.effect is Effect.HANG:
         link.gone(fault.hang_limit)
+
+
+#: What the call log keeps of a request: header (and query parameter) values up to this many characters, this many
+#: of them, and a body whose JSON is up to this many characters. A call stays a few kilobytes however it was sent.
+KEPT_VALUE_CHARS = 1024
+KEPT_HEADERS = 64
+KEPT_BODY_CHARS = 16384
+
+
+def _kept_headers(values: Mapping[str, str]) -> dict[str, str]:
+    kept = {}
+    for key, value in list(values.items())[:KEPT_HEADERS]:
+        text = str(value)
+        kept[key] = text if len(text) <= KEPT_VALUE_CHARS else text[:KEPT_VALUE_CHARS] + f"... ({len(text):,} chars)"
+    return kept
+
+
+def _kept_body(body: Any) -> Any:
+    """The body as the log keeps it: valid JSON (no infinities), and a marker in place of a large one."""
+    if body is None:
+        return None
+    try:
+        text = json.dumps(body, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # 1e400 reads as infinity, which JSON cannot write
+        text = json.dumps(json_safe(body), separators=(",", ":"))
+        body = json_safe(body)
+    if len(text) > KEPT_BODY_CHARS:
+        return f"(a body of {len(text):,} characters, not kept)"
+    return body
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with each non-finite number written as a string (``"Infinity"``), as JSON can carry it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def checked_failure(state: EmulatorState, failure: StatusError) -> StatusError:

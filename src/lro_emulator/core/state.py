@@ -45,6 +45,26 @@ class BoundedCache:
         self._values[key] = value
 
 
+#: How many problems a state keeps; a server that keeps answering wrongly does not grow without bound.
+MAX_PROBLEMS = 1000
+
+
+class _BoundedList(list):  # type: ignore[type-arg]
+    """A list that keeps its last ``limit`` items: `append` drops the oldest, and ``dropped`` counts them."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.dropped = 0
+
+    def append(self, item: object) -> None:
+        super().append(item)
+        if len(self) > self.limit:
+            excess = len(self) - self.limit
+            del self[:excess]
+            self.dropped += excess
+
+
 class EmulatorState:
     """The mutable half of an emulator. Transports read it through the emulator and keep none of their own."""
 
@@ -57,15 +77,17 @@ class EmulatorState:
         pacing: Pacing | None = None,
         on_call: Callable[[Call], None] | None = None,
         seed: object = 0,
+        max_calls: int | None = None,
     ) -> None:
         self.profile = get_profile(profile)
         self.clock = clock
         self.lock = self.clock.lock
         self.schemas = schemas
         self.store = OperationStore()
-        self.calls = CallList(listener=on_call)
-        #: Schema violations in responses and emulator failures: each must fail the test that caused it.
-        self.problems: list[Exception] = []
+        self.calls = CallList(listener=on_call, max_calls=max_calls)
+        #: Schema violations in responses and emulator failures: each must fail the test that caused it. Bounded
+        #: like the call log: past `MAX_PROBLEMS` the oldest go (a test fails at its first anyway).
+        self.problems: list[Exception] = _BoundedList(MAX_PROBLEMS)
         self.reported = 0  # how many of the problems `Emulator.check` has already raised
         self.starts = StartTable()
         #: The scripted faults; their dice are seeded from ``seed`` (the fixture's ``seed`` option).

@@ -133,10 +133,14 @@ class ControlPlane:
         since = query.get("since", 0)
         if since < 0:
             raise StatusError.bad_request(f"since must be 0 or more, got {since}", field="since")
-        calls = list(self._target.state.calls)
-        document: JSON = {"next": len(calls)}
-        if calls[since:]:
-            document["calls"] = [_call_json(call) for call in calls[since:]]
+        log = self._target.state.calls
+        calls, dropped = list(log), log.dropped  # indexes count every call since the reset, dropped ones too
+        document: JSON = {"next": dropped + len(calls)}
+        if dropped:
+            document["dropped"] = dropped
+        kept = calls[max(since - dropped, 0):]
+        if kept:
+            document["calls"] = [_call_json(call) for call in kept]
         return self._answer("control_calls", document)
 
     def reset(self, body: JSON) -> JSON:
@@ -203,6 +207,12 @@ def _relative(pointer: str, prefix: str) -> str:
     return pointer[len(prefix):] if prefix and pointer.startswith(prefix) else pointer
 
 
+#: What the control plane never shows of a call: anyone who can read the log must not learn the credentials.
+_SECRET_HEADERS = frozenset({"authorization", "x-goog-api-key", "proxy-authorization", "cookie"})
+_SECRET_PARAMETERS = frozenset({"key", "access_token", "oauth_token"})
+_REDACTED = "(redacted)"
+
+
 def _call_json(call: Call) -> JSON:
     document: JSON = {
         "transport": call.transport,
@@ -211,8 +221,8 @@ def _call_json(call: Call) -> JSON:
         "status": call.status,
         "code": call.code,
         "time": format_timestamp(call.time),
-        "headers": dict(call.headers),
-        "query": dict(call.query),
+        "headers": {key: _REDACTED if key in _SECRET_HEADERS else value for key, value in call.headers.items()},
+        "query": {key: _REDACTED if key in _SECRET_PARAMETERS else value for key, value in call.query.items()},
     }
     if call.rpc is not None:
         document["rpc"] = call.rpc
