@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import socket
 import threading
 import time
 import tracemalloc
@@ -237,3 +238,25 @@ def test_an_infinite_number_in_a_refused_body_leaves_the_log_valid_json(lro_emul
     assert refused.status_code == 400
     assert shown.status_code == 200
     assert json.loads(shown.get_data(as_text=True))["calls"][0]["body"] == {"timeout": "Infinity"}
+
+
+# -- 17. log lines cannot be forged -------------------------------------------------------------------------------
+
+
+def test_a_path_with_control_characters_prints_one_escaped_line() -> None:
+    from .test_cli import Server
+
+    server = Server(["serve", "--port", "0", "--no-demo"])
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+            connection.sendall(b"GET /v1/x%0a%1b%5b31mFORGED HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            while connection.recv(65536):
+                pass
+        found = server.expect(r"\[.*\] http GET .*")
+        line = found.group(0)
+    finally:
+        server.close()
+
+    assert "/v1/x\\x0a\\x1b[31mFORGED -> 404 NOT_FOUND" in line
+    assert "\n" not in line
+    assert "\x1b" not in line

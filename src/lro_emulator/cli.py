@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -258,9 +259,18 @@ def _remove_quietly(path: str) -> None:
 
 
 def _print_call(call: Call) -> None:
-    name = f" {call.name}" if call.name else ""
-    print(f"[{format_timestamp(call.time)}] {call.transport:4} {call.method} {call.path} -> {call.status} {call.code}"
-          f"  {call.rpc or '-'}{name}", flush=True)
+    name = f" {_printable(call.name)}" if call.name else ""
+    print(f"[{format_timestamp(call.time)}] {call.transport:4} {_printable(call.method)} {_printable(call.path)} -> "
+          f"{call.status} {call.code}  {_printable(call.rpc or '-')}{name}", flush=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x0a``): a client's path must not start a line of the log,
+    nor move the cursor or recolour the console with ANSI escapes."""
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 if __name__ == "__main__":  # pragma: no cover
