@@ -32,8 +32,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-#: The RPCs of google.longrunning.Operations, in the order a table lists them.
-RPCS = ("GetOperation", "ListOperations", "CancelOperation", "DeleteOperation", "WaitOperation")
+from lro_emulator.wire.profiles import RPCS  # internal: the tables list the RPCs in the package's order
+
 #: Discovery method names of the RPCs.
 DISCOVERY_METHODS = {"get": "GetOperation", "list": "ListOperations", "cancel": "CancelOperation",
                      "delete": "DeleteOperation", "wait": "WaitOperation"}

@@ -26,11 +26,6 @@ class Glob:
         """The glob of ``text``, every ``*`` in it a wildcard."""
         return cls(text.split("*"))
 
-    @property
-    def wild(self) -> bool:
-        """Whether it has a wildcard at all."""
-        return len(self._parts) > 1
-
     def fullmatch(self, text: str) -> bool:
         """Whether the whole of ``text`` matches: O(len(text)) pieces of ``str.find``, whatever the pattern."""
         parts = self._parts

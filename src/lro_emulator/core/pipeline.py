@@ -222,21 +222,21 @@ def _kept_body(body: Any) -> Any:
     try:
         text = json.dumps(body, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError):  # 1e400 reads as infinity, which JSON cannot write
-        text = json.dumps(json_safe(body), separators=(",", ":"))
-        body = json_safe(body)
+        body = _json_safe(body)
+        text = json.dumps(body, separators=(",", ":"))
     if len(text) > KEPT_BODY_CHARS:
         return f"(a body of {len(text):,} characters, not kept)"
     return body
 
 
-def json_safe(value: Any) -> Any:
+def _json_safe(value: Any) -> Any:
     """``value`` with each non-finite number written as a string (``"Infinity"``), as JSON can carry it."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
+        return {key: _json_safe(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [json_safe(item) for item in value]
+        return [_json_safe(item) for item in value]
     return value
 
 

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..wire.errors import ScriptError
-from ..wire.http_rules import HTTP_METHODS, HttpRule, RuleIndex
+from ..wire.http_rules import HttpRule, RuleIndex
 from ..wire.proto3_json import JSON
 
 if TYPE_CHECKING:
     from .handle import OperationHandle
 
-__all__ = ["HTTP_METHODS", "HttpRule", "StartRequest", "StartTable", "Starter", "parse_grpc_method"]
+__all__ = ["HttpRule", "StartRequest", "StartTable", "Starter", "parse_grpc_method"]
 
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"

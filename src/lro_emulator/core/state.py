@@ -50,19 +50,16 @@ MAX_PROBLEMS = 1000
 
 
 class _BoundedList(list):  # type: ignore[type-arg]
-    """A list that keeps its last ``limit`` items: `append` drops the oldest, and ``dropped`` counts them."""
+    """A list that keeps its last ``limit`` items: `append` drops the oldest."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
-        self.dropped = 0
 
     def append(self, item: object) -> None:
         super().append(item)
         if len(self) > self.limit:
-            excess = len(self) - self.limit
-            del self[:excess]
-            self.dropped += excess
+            del self[: len(self) - self.limit]
 
 
 class EmulatorState:

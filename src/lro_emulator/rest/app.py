@@ -199,14 +199,14 @@ class RestApp:
         found = matched.get(key)
         if found is None:
             # PATH_INFO holds the path's UTF-8 bytes as latin-1 characters (WSGI); werkzeug's matcher decodes too.
-            found = _published_route(state, method, path.encode("latin-1").decode("utf-8", "replace"))
+            decoded = path.encode("latin-1").decode("utf-8", "replace")
+            found = _published_route(state, method, decoded)
             if found is None:
                 try:
                     endpoint, args = URL_MAP.bind_to_environ(environ).match()
                     if endpoint in _OPERATIONS_ENDPOINTS and not _served_off_the_published(state, endpoint, args):
                         raise NotFound()
                 except (NotFound, MethodNotAllowed):
-                    decoded = path.encode("latin-1").decode("utf-8", "replace")
                     allowed = [] if state.profile.routes is None else state.profile.routes.methods_matching(decoded)
                     if allowed:
                         raise MethodNotAllowed(valid_methods=allowed) from None

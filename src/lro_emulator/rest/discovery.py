@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from ..wire.codes import Code
 from ..wire.errors import StatusError
-from ..wire.profiles import RPCS, Profile
+from ..wire.profiles import RPCS, Profile, collection_of
 from ..wire.proto3_json import JSON
 from ..wire.routes import CONVERTER_PATTERNS, ROUTES, SERVICE_ROUTES, STANDARD_QUERY_PARAMETERS, Route
 from ..wire.validation import Schemas, load_schemas
@@ -396,7 +396,7 @@ def published_collections(profile: Profile, version: str) -> list[OperationsColl
                 rpcs_of.setdefault(found.group(1), set()).add(rpc)
     collections = []
     for name, rpcs in rpcs_of.items():
-        parent = re.sub(r"(?:^|/)operations/\*\*?$", "", name)
+        parent = collection_of(name)
         if parent in listed:
             rpcs.add("ListOperations")
         collections.append(OperationsCollection(

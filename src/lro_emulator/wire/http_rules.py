@@ -126,13 +126,6 @@ class RuleIndex(Generic[Value]):
         self._entries = list(entries)
         self._groups: dict[str, list[tuple[re.Pattern[str], HttpRule, Value]]] = {}
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def rules(self) -> list[HttpRule]:
-        """Every rule, in order."""
-        return [rule for rule, _ in self._entries]
-
     def match(self, method: str, path: str) -> tuple[HttpRule, Value, dict[str, str]] | None:
         """The first rule of ``method`` that matches ``path``, its value and the variables it binds.
 

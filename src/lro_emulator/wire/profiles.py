@@ -150,10 +150,16 @@ def _published(name: str, description: str, default_parent: str, *, cross_collec
     table = json.loads(text)
     bindings = {rpc: tuple(texts) for rpc, texts in table["bindings"].items()}
     names = _unique(_variable(text) for text in bindings.get("GetOperation", ()))
-    parents = _unique(re.sub(r"(?:^|/)operations/\*\*?$", "", pattern) for pattern in names)
+    parents = _unique(collection_of(pattern) for pattern in names)
     return Profile(name=name, description=description, rpcs=frozenset(bindings), name_patterns=names,
                    parent_patterns=parents, default_parent=default_parent, cross_collection=cross_collection,
                    bindings=MappingProxyType(bindings), sources=tuple(table["sources"]))
+
+
+def collection_of(name: str) -> str:
+    """The collection of an operation name template: ``projects/*/operations/*`` is ``projects/*``, ``operations/*``
+    the global collection ``""``."""
+    return re.sub(r"(?:^|/)operations/\*\*?$", "", name)
 
 
 def _variable(text: str) -> str:
