@@ -1,4 +1,4 @@
-"""Hostile input: each attack that once hung, grew without bound or lost state, with the bound it now keeps.
+"""Hostile input (the adversarial suite): each attack that once hung, grew without bound or lost state.
 
 Every test here sends what an adversarial run sent and states the bound the emulator now keeps (in time,
 memory or what is left standing). The bounds are generous against the machine's speed: each attack took
@@ -244,7 +244,7 @@ def test_an_infinite_number_in_a_refused_body_leaves_the_log_valid_json(lro_emul
 
 
 def test_a_path_with_control_characters_prints_one_escaped_line() -> None:
-    from .test_cli import Server
+    from ..test_cli import Server
 
     server = Server(["serve", "--port", "0", "--no-demo"])
     try:
