@@ -139,9 +139,19 @@ class Emulator:
         it first started). ``seed`` seeds the dice of probabilistic faults.
         """
         state = self._new_state(self._profile if profile is None else profile, seed)
-        self._origin = self._clock.restart(self._start if start is None else start)
-        state.calls.origin = self._origin  # messages show call times from the clock's start, as the report does
-        self._state = state
+        self._take_on(state, self._start if start is None else start)
+
+    def _take_on(self, state: EmulatorState, start: datetime | str) -> None:
+        """Make ``state`` the emulator's, its clock started over at ``start`` in a new epoch.
+
+        Under the clock's lock, so that no call sees the new clock with the old state; a call that began in the
+        old state ends without moving the new clock (it checks the epoch).
+        """
+        with self._clock.lock:
+            self._origin = self._clock.restart(start)
+            state.epoch = self._clock.epoch
+            state.calls.origin = self._origin  # messages show call times from the clock's start, as the report does
+            self._state = state
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
         return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
@@ -174,32 +184,36 @@ class Emulator:
             scenario = Scenario.from_document(source)
         else:
             scenario = Scenario.read(source)
-        state = self._current()
-        profile = scenario.profile or state.profile.name
-        start = scenario.start or self._origin
-        try:
-            agreed_setting([scenario], profile=("the emulator", state.profile.name),
-                           start=("the emulator", self._origin))
-        except SettingConflict as conflict:
-            if not self._fresh(state):
-                now_serving = f"the {state.profile.name} profile from {format_timestamp(self._origin)}"
-                wanted = f"the {profile} profile from {format_timestamp(start)}"
-                raise scenario.error(conflict.pointer,
-                                     f"the scenario is written for {wanted}, but the emulator already serves "
-                                     f"{now_serving} with operations, calls or a moved clock; load it first after "
-                                     "a reset") from None
-        else:
-            return scenario._apply(state)
-        fresh = self._new_state(profile, state.faults.seed)
-        fresh.typed = state.typed
-        fresh.auth = state.auth
-        scenario._check(fresh)  # before the clock moves, so that a fault changes nothing at all
+        # Atomic against other loads and resets (the clock's lock is theirs too): each load that returns is kept
+        # whole, and the first after a reset is the only one that may switch the profile or the clock start.
         with self._clock.lock:
-            self._origin = self._clock.restart(start)
-            fresh.calls.origin = self._origin
-            loaded = scenario._apply(fresh, checked=True)
-            self._state = fresh
-        return loaded
+            state = self._current()
+            profile = scenario.profile or state.profile.name
+            start = scenario.start or self._origin
+            try:
+                agreed_setting([scenario], profile=("the emulator", state.profile.name),
+                               start=("the emulator", self._origin))
+            except SettingConflict as conflict:
+                if not self._fresh(state):
+                    now_serving = f"the {state.profile.name} profile from {format_timestamp(self._origin)}"
+                    wanted = f"the {profile} profile from {format_timestamp(start)}"
+                    raise scenario.error(conflict.pointer,
+                                         f"the scenario is written for {wanted}, but the emulator already serves "
+                                         f"{now_serving} with operations, calls or a moved clock; load it first after "
+                                         "a reset") from None
+            else:
+                return scenario._apply(state)
+            fresh = self._new_state(profile, state.faults.seed)
+            fresh.typed = state.typed
+            fresh.auth = state.auth
+            scenario._check(fresh)  # before the clock moves, so that a fault changes nothing at all
+            origin = self._origin
+            self._take_on(fresh, start)
+            try:
+                return scenario._apply(fresh, checked=True)
+            except BaseException:  # all or nothing: the emulator goes back to the state and clock it had
+                self._take_on(state, origin)
+                raise
 
     def _fresh(self, state: EmulatorState) -> bool:
         """Nothing scripted, declared, called or moved since the last reset."""

@@ -28,6 +28,7 @@ class VirtualClock:
         self._lock = threading.RLock()
         self._moved = threading.Condition(self._lock)
         self._listeners: list[Listener] = []
+        self._epoch = 0
 
     def now(self) -> datetime:
         """The current virtual time, an aware UTC `datetime`."""
@@ -67,10 +68,16 @@ class VirtualClock:
             return self._move(when) if when > self._now else self._now
 
     def restart(self, start: datetime | str) -> datetime:
-        """Start over at ``start``, even if that is earlier (only `Emulator.reset` should do this)."""
+        """Start over at ``start``, even if that is earlier, in a new `epoch` (only `Emulator.reset` should do this)."""
         target = parse_timestamp(start)
         with self._lock:
+            self._epoch += 1
             return self._move(target)
+
+    @property
+    def epoch(self) -> int:
+        """How many times the clock has started over: a call that began in an earlier epoch must not move it."""
+        return self._epoch
 
     def subscribe(self, listener: Callable[[datetime], None]) -> Callable[[], None]:
         """Call ``listener(now)`` after every move; returns a function that unsubscribes it."""

@@ -42,6 +42,8 @@ __all__ = ["DEFAULT_WAIT_TIMEOUT", "MAX_WAIT_TIMEOUT", "OperationsService"]
 
 #: How long WaitOperation waits when the request gives no timeout.
 DEFAULT_WAIT_TIMEOUT = timedelta(seconds=60)
+#: How often (real seconds) a wait that blocks looks whether its client has hung up.
+HANG_UP_CHECK = 0.1
 #: The longest one WaitOperation waits; it may return early (the contract says so), and clients loop.
 MAX_WAIT_TIMEOUT = timedelta(days=1)
 
@@ -71,6 +73,8 @@ class OperationsService:
         self.lock = clock.lock
         self._on_violation = on_violation
         self.pacing = pacing
+        #: The clock's epoch this service's state lives in; a reset starts another (see `in_force`).
+        self.epoch = clock.epoch
         # Cancel and delete answer the same {} every time: one check when the service is built suffices.
         self._check("empty", {})
 
@@ -157,18 +161,21 @@ class OperationsService:
             self.store.delete(self._lookup(name))
         return {}
 
-    def wait_operation(self, name: str, timeout: timedelta | None) -> JSON:
+    def wait_operation(self, name: str, timeout: timedelta | None, gone: Callable[[], bool] = lambda: False) -> JSON:
         """WaitOperation: return when done or after ``timeout`` (at most a day) of virtual time, moving the clock.
 
         Under the virtual clock nothing would ever happen while a request blocked, so waiting means
         advancing the clock to each next scripted step until the operation is done or the timeout
-        is reached. Counts as a poll.
+        is reached. Counts as a poll. A wait that blocks in real time (a paced clock) ends when
+        ``gone()`` says its client has hung up, and any wait ends ABORTED when the emulator is reset
+        under it, leaving the new state's clock alone.
         """
         self.require("WaitOperation")
         if timeout is not None and timeout < timedelta(0):
             raise StatusError.bad_request(f"timeout must not be negative (got {timeout.total_seconds():g}s)",
                                        field="timeout")
         with self._found(name), self.lock:
+            self.in_force()
             record = self._lookup(name)
             try:
                 deadline = self.clock.after(min(DEFAULT_WAIT_TIMEOUT if timeout is None else timeout, MAX_WAIT_TIMEOUT))
@@ -182,15 +189,19 @@ class OperationsService:
                         self.clock.advance_to(deadline)
                         break
                     self.clock.advance_to(due)
+                    self.in_force()  # whatever follows the clock (a test's listener) may have reset the emulator
                     record.settle(self.clock.now())
             else:
-                self._wait_paced(record, deadline, self.pacing)
+                self._wait_paced(record, deadline, self.pacing, gone)
             document = self.render(record)
             record.record_poll(self.clock.now())
             return document
 
-    def _wait_paced(self, record: OperationRecord, deadline: datetime, pacing: Pacing) -> None:
-        """Block, the lock released, until ``record`` is done, or the clock reaches ``deadline``, or time runs out.
+    def _wait_paced(
+        self, record: OperationRecord, deadline: datetime, pacing: Pacing, gone: Callable[[], bool]
+    ) -> None:
+        """Block, the lock released, until ``record`` is done, or the clock reaches ``deadline``, or time runs out,
+        or the client hangs up (the answer then goes nowhere, but its thread is free).
 
         Outside tests the clock moves with real time or by the control plane, so a wait really waits.
         In manual mode the timeout is also a bound in real seconds, so a wait never hangs.
@@ -199,20 +210,29 @@ class OperationsService:
         real_budget = pacing.real_seconds(deadline - self.clock.now())
         give_up = pacing.monotonic() + (budget if real_budget is None else real_budget)
         while True:
+            self.in_force()
             pacing.sync()
             record.settle(self.clock.now())
-            if record.done or record.deleted or self.clock.now() >= deadline:
+            if record.done or record.deleted or self.clock.now() >= deadline or gone():
                 break
             left = give_up - pacing.monotonic()
             if left <= 0:
                 break
             due = record.next_due()
             until = pacing.real_seconds(min(deadline, due) - self.clock.now()) if due is not None else None
-            # A little past the instant, so that the next sync reaches it.
-            self.clock.wait_for_move(min(left, until + 0.001) if until is not None else left)
+            # A little past the instant, so that the next sync reaches it; and short, so that a client that has
+            # hung up is noticed soon (a reset wakes the wait at once: it moves the clock).
+            self.clock.wait_for_move(min(left, until + 0.001 if until is not None else left, HANG_UP_CHECK))
         if record.deleted:
             raise StatusError(Code.NOT_FOUND, f"operation {record.name!r} was deleted while the wait was blocked",
                            reason="OPERATION_NOT_FOUND", metadata={"name": record.name})
+
+    def in_force(self) -> None:
+        """ABORTED unless this service's state is still the emulator's: a call that began before a reset must
+        not move the clock the new state runs on."""
+        if self.clock.epoch != self.epoch:
+            raise StatusError(Code.ABORTED, "the emulator was reset while this call was in flight; the operation it "
+                              "named belonged to the state before the reset", reason="EMULATOR_RESET")
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -106,6 +106,20 @@ class EmulatorState:
             pacing=pacing,
         )
 
+    @property
+    def epoch(self) -> int:
+        """The clock's epoch this state lives in (`VirtualClock.epoch`), set as the emulator takes the state on."""
+        return self.service.epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self.service.epoch = value
+
+    @property
+    def in_force(self) -> bool:
+        """Whether this is still the emulator's state (no reset has started the clock over since it was taken on)."""
+        return self.clock.epoch == self.service.epoch
+
     def add_operation(
         self, name: str | None = None, metadata: Payload | None = None, *, parent: str | None = None
     ) -> OperationHandle:
@@ -300,19 +314,23 @@ class EmulatorState:
     def pass_time(self, delay: timedelta, gone: Callable[[], bool]) -> None:
         """Let ``delay`` pass before an answer: at once on the virtual clock, or for real on a paced one.
 
-        On a paced emulator the wait ends early when ``gone()`` says the client has hung up.
+        On a paced emulator the wait ends early when ``gone()`` says the client has hung up. A call that began
+        before a reset holds nothing: the clock it would move is the new state's.
         """
-        try:
-            if self.pacing is None:
-                self.clock.advance(delay)
+        with self.lock:
+            try:
+                if not self.in_force:
+                    return
+                if self.pacing is None:
+                    self.clock.advance(delay)
+                    return
+                target = self.clock.after(delay)
+            except ValueError:  # within the delay of the end of the calendar: the answer goes out at once
                 return
-            target = self.clock.after(delay)
-        except ValueError:  # within the delay of the end of the calendar: the answer goes out at once
-            return
         real = self.pacing.real_seconds(delay)
         give_up = self.pacing.monotonic() + (delay.total_seconds() if real is None else real)
         with self.lock:
-            while not gone():
+            while self.in_force and not gone():
                 self.pacing.sync()
                 left = give_up - self.pacing.monotonic()
                 if self.clock.now() >= target or left <= 0:

@@ -109,9 +109,9 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         headers = {key.lower(): value if isinstance(value, str) else value.hex()
                    for key, value in context.invocation_metadata()}
         read: list[dict[str, Any] | None] = [None]  # the request as proto3 JSON, for the call log, once decoded
+        link = _CallLink(context)
         outcome = run_call(state, Arrival("grpc", "POST", method, headers),
-                           lambda: self._route(state, method, raw, headers, read), _CallLink(context),
-                           body=lambda: read[0])
+                           lambda: self._route(state, method, raw, headers, read, link), link, body=lambda: read[0])
         fault, failure = outcome.fault, outcome.failure
         if failure is not None:
             context.abort_with_status(rpc_status.to_status(_status(state, failure)))
@@ -123,7 +123,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return payload
 
     def _route(
-        self, state: EmulatorState, method: str, raw: bytes, headers: dict[str, str], read: list[Any]
+        self, state: EmulatorState, method: str, raw: bytes, headers: dict[str, str], read: list[Any], link: _CallLink
     ) -> Target[bytes]:
         """What the call asks for: an Operations method or a declared start; UNIMPLEMENTED for anything else."""
         service, _, short = method.lstrip("/").rpartition("/")
@@ -135,7 +135,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
                 read[0] = _as_json(decoded[0])
                 return state.call_name(decoded[0].name)
 
-            return Target(short, lambda: self._call(state, short, decoded[0]).SerializeToString(), locate=locate,
+            return Target(short, lambda: self._call(state, short, decoded[0], link).SerializeToString(), locate=locate,
                           operations=True)
         starter = state.starts.by_grpc_method(method)
         if starter is None:
@@ -169,7 +169,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return Target(starter.rpc, start, locate=decode, names=lambda _: created[0] if created else None)
 
     @staticmethod
-    def _call(state: EmulatorState, rpc: str, request: Any) -> Message:
+    def _call(state: EmulatorState, rpc: str, request: Any, link: _CallLink) -> Message:
         service = state.service
         if rpc == "GetOperation":
             return _message(state, service.get_operation(request.name), operations_pb2.Operation)
@@ -189,7 +189,8 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             service.delete_operation(request.name)
             return empty_pb2.Empty()
         timeout = _timeout(request.timeout) if request.HasField("timeout") else None
-        return _message(state, service.wait_operation(request.name, timeout), operations_pb2.Operation)
+        wait = service.wait_operation(request.name, timeout, gone=lambda: link.gone(0))
+        return _message(state, wait, operations_pb2.Operation)
 
 
 class _CallLink:

@@ -285,7 +285,7 @@ class RestApp:
             timeout = None if text is None else parse_duration(text)
         except ValueError as error:
             raise StatusError.bad_request(f"timeout: {error}", field="timeout") from None
-        return state.service.wait_operation(name, timeout)
+        return state.service.wait_operation(name, timeout, gone=lambda: _client_gone(request.environ, 0))
 
     def on_discovery(self, state: EmulatorState, request: Request) -> JSON:
         query = read_query(request, _QUERY["discovery"])
