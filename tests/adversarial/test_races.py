@@ -143,7 +143,11 @@ def test_loads_over_the_control_plane_are_all_kept() -> None:
 # -- 12. calls in flight across a reset ------------------------------------------------------------------------------
 
 
-def test_a_delay_held_across_a_reset_does_not_move_the_new_clock(lro_emulator: Emulator) -> None:
+# Own emulators, not the fixture's: an observer or a clock listener stays for the emulator's life.
+
+
+def test_a_delay_held_across_a_reset_does_not_move_the_new_clock() -> None:
+    lro_emulator = Emulator()
     op = lro_emulator.add_operation(NAME)
     lro_emulator.fault(rpc="GetOperation").delay(3600)
     lro_emulator.observe(lambda call: lro_emulator.reset() if call.rpc == "GetOperation" else None)
@@ -155,7 +159,8 @@ def test_a_delay_held_across_a_reset_does_not_move_the_new_clock(lro_emulator: E
     assert list(lro_emulator.calls) == []
 
 
-def test_a_wait_across_a_reset_ends_without_moving_the_new_clock(lro_emulator: Emulator) -> None:
+def test_a_wait_across_a_reset_ends_without_moving_the_new_clock() -> None:
+    lro_emulator = Emulator()
     op = lro_emulator.add_operation(NAME)
     op.update(metadata={"@type": "type.googleapis.com/google.protobuf.Empty"}, at=60).succeed(at=120)
     start = lro_emulator.clock.now()
