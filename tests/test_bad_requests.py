@@ -111,8 +111,8 @@ QUERY_DURATION_HINT = 'write decimal seconds with an \'s\' suffix, such as "30s"
 TIMESTAMP = 'An RFC 3339 timestamp with a time zone: "2030-01-01T00:00:00Z" or "2030-01-01T02:00:00+02:00".'
 NOT_A_TOKEN = ("is not a token this service issued; pass the nextPageToken of the previous page unchanged, or omit "
                "it for the first page")
-FOREIGN_TOKEN = ("pageToken was issued for a different parent or filter; repeat the same parent and filter on every "
-                 "page, or start again without a token")
+FOREIGN_TOKEN = ("pageToken was issued for a different parent or filter, or before the emulator was last reset; "
+                 "repeat the same parent and filter on every page, or start again without a token")
 FILTERABLE = ("filterable fields are name, done, error (with :*), error.code, error.message, metadata (with :*), "
               "metadata.<path>")
 NO_PARAMETERS = "this method accepts no parameters besides the standard ones"

@@ -260,3 +260,54 @@ def test_a_path_with_control_characters_prints_one_escaped_line() -> None:
     assert "/v1/x\\x0a\\x1b[31mFORGED -> 404 NOT_FOUND" in line
     assert "\n" not in line
     assert "\x1b" not in line
+
+
+# -- 13. page tokens bound to the state that issued them ---------------------------------------------------------------
+
+
+def _first_page_token(http: Client, parent: str, filter_text: str = "") -> str:
+    query = f"?pageSize=1&filter={filter_text}" if filter_text else "?pageSize=1"
+    token = http.get(f"/v1/{parent}/operations{query}").get_json()["nextPageToken"]
+    assert isinstance(token, str)
+    return token
+
+
+def _refused(http: Client, url: str) -> None:
+    answer = http.get(url)
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert answer.get_json()["error"]["details"][0]["reason"] == "INVALID_PAGE_TOKEN"
+
+
+def test_a_page_token_from_before_a_reset_is_refused(lro_emulator: Emulator) -> None:
+    http = Client(lro_emulator.wsgi_app)
+    for _ in range(3):
+        lro_emulator.add_operation(parent="projects/p")
+    token = _first_page_token(http, "projects/p")
+    lro_emulator.reset()
+    for _ in range(3):
+        lro_emulator.add_operation(parent="projects/p")
+
+    _refused(http, f"/v1/projects/p/operations?pageSize=1&pageToken={token}")
+
+
+def _forged(token: str, parent: str) -> str:
+    """``token`` rebound to ``parent`` the way a client who read an unkeyed scheme would rebind it."""
+    import base64
+    import hashlib
+
+    version, after, _ = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
+    binding = base64.urlsafe_b64encode(hashlib.sha256(f"{parent}\x00".encode()).digest()[:9]).decode()
+    return base64.urlsafe_b64encode(f"{version}.{after}.{binding}".encode()).decode().rstrip("=")
+
+
+def test_a_page_token_cannot_be_forged_for_another_parent(lro_emulator: Emulator) -> None:
+    http = Client(lro_emulator.wsgi_app)
+    for parent in ("projects/a", "projects/b"):
+        for _ in range(3):
+            lro_emulator.add_operation(parent=parent)
+    token = _first_page_token(http, "projects/a")
+
+    _refused(http, f"/v1/projects/b/operations?pageSize=1&pageToken={_forged(token, 'projects/b')}")
+    _refused(http, f"/v1/projects/b/operations?pageSize=1&pageToken={token}")
+    _refused(http, f'/v1/projects/a/operations?pageSize=1&filter=done=false&pageToken={token}')
+    assert http.get(f"/v1/projects/a/operations?pageSize=1&pageToken={token}").status_code == 200

@@ -75,6 +75,7 @@ class OperationsService:
         self.pacing = pacing
         #: The clock's epoch this service's state lives in; a reset starts another (see `in_force`).
         self.epoch = clock.epoch
+        self._tokens = PageToken()  # a key of its own: tokens die with the state that issued them
         # Cancel and delete answer the same {} every time: one check when the service is built suffices.
         self._check("empty", {})
 
@@ -121,7 +122,7 @@ class OperationsService:
             matches = compile_filter(filter_text)
         except FilterError as error:
             raise StatusError.bad_request(str(error), field="filter", reason="INVALID_FILTER") from None
-        after = PageToken.decode(page_token, parent=parent, filter_text=filter_text) if page_token else 0
+        after = self._tokens.decode(page_token, parent=parent, filter_text=filter_text) if page_token else 0
         with self.lock:
             now = self.clock.now()
             page: list[JSON] = []
@@ -141,7 +142,7 @@ class OperationsService:
         if page:
             response["operations"] = page
         if more and last is not None:
-            response["nextPageToken"] = PageToken.encode(last.seq, parent=parent, filter_text=filter_text)
+            response["nextPageToken"] = self._tokens.encode(last.seq, parent=parent, filter_text=filter_text)
         # The operations inside were each checked when rendered; check the envelope around them.
         self._check("list-operations-response", {k: v for k, v in response.items() if k != "operations"})
         return response

@@ -6,7 +6,9 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import re
+import secrets
 
 from ..wire.errors import StatusError
 
@@ -35,25 +37,27 @@ def page_size(requested: int | None) -> int:
 
 
 class PageToken:
-    """A cursor into the store's stable order, bound to the parent and filter of the request.
+    """Cursors into the store's stable order, bound by a keyed MAC to the state, parent and filter that issued them.
 
-    The token carries the position of the last operation returned, not an offset, so operations
-    added or deleted between pages never make a page skip or repeat one.
+    A token carries the position of the last operation returned, not an offset, so operations added or deleted
+    between pages never make a page skip or repeat one. Each state (each reset) draws its own secret ``key``: a
+    token from before a reset, or rebound by a client to another parent or filter, fails its MAC.
     """
 
-    @staticmethod
-    def _binding(parent: str, filter_text: str) -> str:
-        digest = hashlib.sha256(f"{parent}\x00{filter_text}".encode()).digest()
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = secrets.token_bytes(32) if key is None else key
+
+    def _binding(self, after: int, parent: str, filter_text: str) -> str:
+        message = f"{after}\x00{parent}\x00{filter_text}".encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:9]).decode()
 
-    @classmethod
-    def encode(cls, after: int, *, parent: str, filter_text: str) -> str:
+    def encode(self, after: int, *, parent: str, filter_text: str) -> str:
         """An opaque, URL-safe token resuming after position ``after``."""
-        payload = f"{_TOKEN_VERSION}.{after}.{cls._binding(parent, filter_text)}"
+        payload = f"{_TOKEN_VERSION}.{after}.{self._binding(after, parent, filter_text)}"
         return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
-    @classmethod
-    def decode(cls, token: str, *, parent: str, filter_text: str) -> int:
+    def decode(self, token: str, *, parent: str, filter_text: str) -> int:
         """The position a token resumes after; INVALID_ARGUMENT if it is not one of ours or belongs elsewhere."""
         match = None
         if len(token) <= _MAX_TOKEN_LENGTH:
@@ -67,10 +71,10 @@ class PageToken:
                 reason="INVALID_PAGE_TOKEN",
             )
         after, binding = match.groups()
-        if binding != cls._binding(parent, filter_text):
+        if not hmac.compare_digest(binding, self._binding(int(after), parent, filter_text)):
             raise StatusError.bad_request(
-                "pageToken was issued for a different parent or filter; repeat the same parent and filter "
-                "on every page, or start again without a token",
+                "pageToken was issued for a different parent or filter, or before the emulator was last reset; "
+                "repeat the same parent and filter on every page, or start again without a token",
                 field="pageToken",
                 reason="INVALID_PAGE_TOKEN",
             )
