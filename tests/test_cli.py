@@ -232,8 +232,8 @@ def test_serve_answers_curl(serve: Callable[..., Server], scenario: Path) -> Non
     curl = shutil.which("curl")
     assert curl is not None
 
-    advanced = subprocess.run([curl, "-s", "-X", "POST", f"{server.url}/_emulator/v1/clock:advance",
-                               "-d", '{"duration": "3600s"}'], capture_output=True, text=True, timeout=30)
+    advanced = subprocess.run([curl, "-s", f"{server.url}/_emulator/v1/clock:advance",
+                               "--json", '{"duration": "3600s"}'], capture_output=True, text=True, timeout=30)
     got = subprocess.run([curl, "-s", f"{server.url}/v1/{HOUR_OP}"], capture_output=True, text=True, timeout=30)
 
     assert (advanced.returncode, json.loads(advanced.stdout)) == (0, {"time": "2030-01-01T01:00:00Z"})
@@ -332,14 +332,14 @@ def test_serve_without_a_scenario_runs_the_demo_whose_hints_work(serve: Callable
     assert (server.profile, server.clock_mode) == ("generic", "real-time clock")
     assert control.startswith(f"  control plane: {server.url}/_emulator/v1")
     assert hints[:3] == ["", "Try:", f"  curl -s {server.url}/v1/{DEMO_PARENT}/operations"]
+    curl = shutil.which("curl")
+    assert curl is not None
     answers = []
-    for hint in hints[2:]:
+    for hint in hints[2:]:  # each run as it is printed
         words = shlex.split(hint, comments=True)
         assert words[:2] == ["curl", "-s"], hint
-        method = words[words.index("-X") + 1] if "-X" in words else "GET"
-        body = json.loads(words[words.index("-d") + 1]) if "-d" in words else None
-        url = next(word for word in words if word.startswith(server.url))
-        answers.append(call(url, method, body))
+        ran = subprocess.run([curl, *words[1:]], capture_output=True, text=True, timeout=30)
+        answers.append(json.loads(ran.stdout))
     listed, training, cancelled, filtered, advanced, hour_long = answers
     assert [op["name"] for op in listed["operations"]] == [
         f"{DEMO_PARENT}/operations/{name}" for name in ("export-done", "training", "quota-failed", "hour-long",

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from lro_emulator import Emulator
-from lro_emulator.rest.server import _QuietHandler  # internal
+from lro_emulator.rest.server import _QuietHandler, _Server  # internal
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_an_oversized_body_is_refused_and_the_connection_stays_usable(
 @pytest.mark.parametrize(
     ("request_line", "headers"),
     [
-        pytest.param("GET {path} HTTP/1.1", "Host: x\r\nConnection: close\r\n", id="client-says-close"),
+        pytest.param("GET {path} HTTP/1.1", "Host: 127.0.0.1\r\nConnection: close\r\n", id="client-says-close"),
         pytest.param("GET {path} HTTP/1.0", "", id="http-1.0"),
     ],
 )
@@ -133,7 +133,7 @@ def _raw_exchange(lro_emulator: Emulator, request: bytes, *, then: bytes = b"") 
 def test_expect_100_continue_is_answered_once(lro_emulator: Emulator) -> None:
     op = lro_emulator.add_operation()
 
-    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                                             "application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
                                             ).encode(), then=b"{}")
 
@@ -145,7 +145,7 @@ def test_expect_100_continue_is_answered_once(lro_emulator: Emulator) -> None:
 def test_a_content_length_that_is_not_ascii_digits_is_refused_with_an_envelope(lro_emulator: Emulator) -> None:
     op = lro_emulator.add_operation()
 
-    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                                             "application/json\r\nContent-Length: \xb2\r\n\r\n{}").encode("latin-1"))
 
     head, _, body = received.partition(b"\r\n\r\n")
@@ -155,16 +155,16 @@ def test_a_content_length_that_is_not_ascii_digits_is_refused_with_an_envelope(l
 
 
 @pytest.mark.parametrize("version", [b"HTTP/9.9", b"HTTP/2.0"])
-def test_an_http_version_the_server_does_not_speak_is_the_clients_mistake(
-    lro_emulator: Emulator, version: bytes
-) -> None:
-    received = _raw_exchange(lro_emulator, b"GET /v1/projects/p/operations/x " + version + b"\r\nHost: x\r\n\r\n")
+def test_an_http_version_the_server_does_not_speak_is_answered_505(lro_emulator: Emulator, version: bytes) -> None:
+    received = _raw_exchange(lro_emulator,
+                             b"GET /v1/projects/p/operations/x " + version + b"\r\nHost: 127.0.0.1\r\n\r\n")
 
     head, _, body = received.partition(b"\r\n\r\n")
     error = json.loads(body)["error"]
-    assert head.startswith(b"HTTP/1.1 400 ")
-    assert (error["status"], error["details"][0]["reason"]) == ("INVALID_ARGUMENT", "UNREADABLE_HTTP_REQUEST")
-    assert "Invalid HTTP version" in error["message"]
+    assert head.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n")
+    assert (error["code"], error["status"], error["details"][0]["reason"]) == (
+        505, "UNIMPLEMENTED", "HTTP_VERSION_NOT_SUPPORTED")
+    assert f"{version.decode()} is not spoken here" in error["message"]
     assert lro_emulator.problems == []
 
 
@@ -172,7 +172,7 @@ def test_a_chunked_body_is_read_and_the_connection_closed_after_the_answer(lro_e
     """Where a chunked body ends is only known by reading it: werkzeug's make_environ marks it, the handler closes."""
     op = lro_emulator.add_operation()
 
-    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: x\r\nContent-Type: "
+    received = _raw_exchange(lro_emulator, (f"POST /v1/{op.name}:cancel HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                                             "application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                                             "2\r\n{}\r\n0\r\n\r\n").encode())
 
@@ -185,7 +185,8 @@ def test_a_chunked_body_is_read_and_the_connection_closed_after_the_answer(lro_e
 # -- the werkzeug internals the handler is written against (pyproject.toml bounds werkzeug for them) ----------
 
 #: Each method `_QuietHandler` overrides or calls: the class below ours that defines it, and its parameters
-#: (without annotations). send_error and finish are the standard library's; werkzeug must not take them over.
+#: (without annotations). send_error, parse_request, handle_expect_100, setup and finish are the standard
+#: library's; werkzeug must not take them over.
 LEANED_ON: dict[str, tuple[type, list[str]]] = {
     "run_wsgi": (WSGIRequestHandler, ["self"]),
     "make_environ": (WSGIRequestHandler, ["self"]),
@@ -193,15 +194,27 @@ LEANED_ON: dict[str, tuple[type, list[str]]] = {
     "handle": (WSGIRequestHandler, ["self"]),
     "log": (WSGIRequestHandler, ["self", "type", "message", "*args"]),
     "send_error": (BaseHTTPRequestHandler, ["self", "code", "message=None", "explain=None"]),
+    "parse_request": (BaseHTTPRequestHandler, ["self"]),
+    "handle_expect_100": (BaseHTTPRequestHandler, ["self"]),
+    "setup": (socketserver.StreamRequestHandler, ["self"]),
     "finish": (socketserver.StreamRequestHandler, ["self"]),
+}
+#: The same for the server, `_Server`: werkzeug's constructor it calls, and the standard library's hooks.
+SERVER_LEANED_ON: dict[str, tuple[type, list[str]]] = {
+    "__init__": (BaseWSGIServer, ["self", "host", "port", "app", "handler=None", "passthrough_errors=False",
+                                  "ssl_context=None", "fd=None"]),
+    "verify_request": (socketserver.BaseServer, ["self", "request", "client_address"]),
+    "shutdown_request": (socketserver.TCPServer, ["self", "request"]),
+    "close_request": (socketserver.TCPServer, ["self", "request"]),
 }
 
 
-@pytest.mark.parametrize("name", sorted(LEANED_ON))
-def test_werkzeug_still_has_the_handler_methods_the_server_overrides(name: str) -> None:
-    owner, parameters = LEANED_ON[name]
+@pytest.mark.parametrize(("ours", "name"), [(_QuietHandler, name) for name in sorted(LEANED_ON)]
+                         + [(_Server, name) for name in sorted(SERVER_LEANED_ON)])
+def test_werkzeug_still_has_the_handler_methods_the_server_overrides(ours: type, name: str) -> None:
+    owner, parameters = (LEANED_ON if ours is _QuietHandler else SERVER_LEANED_ON)[name]
 
-    defined_by = next(cls for cls in _QuietHandler.__mro__[1:] if name in vars(cls))
+    defined_by = next(cls for cls in ours.__mro__[1:] if name in vars(cls))
     signature = inspect.signature(getattr(defined_by, name))
 
     assert defined_by is owner, f"{name} moved to {defined_by.__qualname__}: re-read werkzeug/serving.py"
@@ -216,11 +229,10 @@ def test_werkzeug_sends_every_http_method_to_run_wsgi() -> None:
         assert getattr(handler, f"do_{method}") == handler.run_wsgi
 
 
-def test_werkzeug_make_server_still_takes_a_request_handler() -> None:
-    parameters = inspect.signature(make_server).parameters
-
-    assert list(parameters)[:3] == ["host", "port", "app"]
-    assert {"threaded", "request_handler"} <= set(parameters)
+def test_werkzeug_threaded_server_is_still_a_threading_base_server() -> None:
+    """`_Server` builds on it as make_server(threaded=True) does: a thread per connection, daemonic."""
+    assert ThreadedWSGIServer.__mro__[1:3] == (socketserver.ThreadingMixIn, BaseWSGIServer)
+    assert ThreadedWSGIServer.daemon_threads is True
 
 
 def test_the_installed_werkzeug_is_within_the_bound_pyproject_declares() -> None:

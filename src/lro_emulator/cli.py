@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import json
 import os
+import queue
 import re
 import signal
 import sys
@@ -22,6 +23,7 @@ from .core.state import EmulatorState
 from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_MAX_CALLS, DEFAULT_START, Emulator
 from .rest.openapi import openapi_document
+from .wire.addresses import is_loopback
 from .wire.profiles import PROFILES
 from .wire.proto3_json import format_timestamp, parse_timestamp
 from .wire.routes import CONTROL_PREFIX
@@ -44,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                        help="scenario files (YAML or JSON) to load, in order")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    serve.add_argument("--control-token", metavar="TOKEN", default=os.environ.get("LRO_EMULATOR_CONTROL_TOKEN"),
+                       help="require 'Authorization: Bearer TOKEN' on the control plane (/_emulator/); default: "
+                            "$LRO_EMULATOR_CONTROL_TOKEN, else open")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"REST port (default: {DEFAULT_PORT}; 0: any)")
     serve.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
                        help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
@@ -183,10 +188,16 @@ def _serve(args: argparse.Namespace) -> int:
         profile = agreed_profile or "generic"
         emulator = Emulator(start=start or DEFAULT_START, profile=profile, host=args.host, port=args.port,
                             grpc_port=args.grpc_port or 0, speed=None if args.manual else args.speed,
-                            manual=args.manual, max_calls=args.max_calls)
+                            manual=args.manual, max_calls=args.max_calls, control_token=args.control_token)
     except (ScenarioError, ValueError) as error:
         print(f"lro-emulator: {error}", file=sys.stderr)
         return 2
+    if not is_loopback(args.host):
+        protection = ("it requires the --control-token you gave" if args.control_token else
+                      "protect it with --control-token TOKEN (or $LRO_EMULATOR_CONTROL_TOKEN)")
+        print(f"lro-emulator: warning: --host {args.host} is beyond loopback: every machine that reaches it can call "
+              f"the emulated API and its control plane, which reads every call and resets, loads or moves "
+              f"everything; {protection}", file=sys.stderr, flush=True)
     demo = not scenarios and not args.no_demo and profile == "generic"
     try:
         for scenario in scenarios:
@@ -211,32 +222,34 @@ def _serve(args: argparse.Namespace) -> int:
             emulator.stop()
             print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
             return 2
+    log = _Log()
     try:
-        if not args.quiet:
-            emulator.observe(_print_call)
         clock = ("manual clock" if args.manual else
                  ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x"))
         grpc_note = "" if target is None else f" and gRPC on {target}"
         loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
-        print(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
-              f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}",
-              flush=True)
+        # Through the log, before the request lines start: none of them can come first or cut into it.
+        log.put(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
+                f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}")
         if demo:
-            print(f"""
+            log.put(f"""
 Try:
   curl -s {url}/v1/{DEMO_PARENT}/operations
   curl -s {url}/v1/{DEMO_PARENT}/operations/training            # the fourth poll sees it done
   curl -s -X POST {url}/v1/{DEMO_PARENT}/operations/cancel-me:cancel
   curl -s '{url}/v1/{DEMO_PARENT}/operations?filter=done=true'
-  curl -s -X POST {url}{CONTROL_PREFIX}/v1/clock:advance -d '{{"duration": "3600s"}}'   # an hour passes
+  curl -s {url}{CONTROL_PREFIX}/v1/clock:advance --json '{{"duration": "3600s"}}'   # an hour passes
   curl -s {url}/v1/{DEMO_PARENT}/operations/hour-long           # now done
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""")
+        if not args.quiet:
+            emulator.observe(lambda call: log.put(_call_line(call)))
         stopped.wait()
     finally:  # however it ends (a signal, a closed stdout), the ready file goes with the server
         if args.ready_file is not None:
             _remove_quietly(args.ready_file)
         emulator.stop()
-    print("lro-emulator: stopped", flush=True)
+        log.put("lro-emulator: stopped")
+        log.close()
     return 0
 
 
@@ -258,10 +271,58 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
 
 
-def _print_call(call: Call) -> None:
+def _call_line(call: Call) -> str:
     name = f" {_printable(call.name)}" if call.name else ""
-    print(f"[{format_timestamp(call.time)}] {call.transport:4} {_printable(call.method)} {_printable(call.path)} -> "
-          f"{call.status} {call.code}  {_printable(call.rpc or '-')}{name}", flush=True)
+    return (f"[{format_timestamp(call.time)}] {call.transport:4} {_printable(call.method)} {_printable(call.path)} -> "
+            f"{call.status} {call.code}  {_printable(call.rpc or '-')}{name}")
+
+
+class _Log:
+    """Lines for standard output, written by a thread of their own, so that a reader that stops reading (a harness
+    that never drains the pipe) can never stop the server: past `CAPACITY` waiting lines, new ones are counted and
+    dropped, and the count is printed once the output moves again.
+
+    The thread writes to the file descriptor itself, not through ``sys.stdout``, whose lock it would otherwise hold
+    while blocked, and which the interpreter flushes as it exits.
+    """
+
+    CAPACITY = 10_000
+
+    def __init__(self) -> None:
+        self._lines: queue.Queue[str | None] = queue.Queue(self.CAPACITY)
+        self._dropped = 0
+        self._lock = threading.Lock()
+        self._fd = sys.stdout.fileno()
+        self._encoding = sys.stdout.encoding or "utf-8"
+        self._thread = threading.Thread(target=self._write, name="lro-emulator-log", daemon=True)
+        self._thread.start()
+
+    def put(self, line: str) -> None:
+        """Print ``line`` soon, or count it dropped if the output has stopped moving; never blocks."""
+        try:
+            self._lines.put_nowait(line)
+        except queue.Full:
+            with self._lock:
+                self._dropped += 1
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Let the lines waiting go out, for up to ``timeout`` seconds (a pipe nobody reads never takes them)."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put_nowait(None)
+        self._thread.join(timeout)
+
+    def _write(self) -> None:
+        while (line := self._lines.get()) is not None:
+            with self._lock:
+                dropped, self._dropped = self._dropped, 0
+            text = (f"lro-emulator: {dropped:,} lines not printed: standard output was not read\n" if dropped else ""
+                    ) + line + "\n"
+            data = text.encode(self._encoding, "backslashreplace")
+            try:
+                while data:
+                    data = data[os.write(self._fd, data):]
+            except OSError:  # the reader has gone (a closed pipe): nothing more can be printed
+                return
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -21,6 +21,7 @@ from .core.state import EmulatorState
 from .rest.app import RestApp
 from .rest.control import ControlPlane
 from .rest.server import HttpServer
+from .wire.addresses import is_loopback
 from .wire.errors import EmulatorFailure, NotServing, ScriptError
 from .wire.profiles import Profile
 from .wire.proto3_json import format_timestamp
@@ -46,6 +47,11 @@ class Emulator:
     port unless given one, and gRPC (at ``grpc_port``, free by default) once `start_grpc` or
     `grpc_target` asks for it. `reset` gives it fresh state without restarting the servers.
     The call log keeps the last ``max_calls`` calls (`CallList.dropped` counts the others).
+
+    The control plane (``/_emulator/``) is open to every client of a loopback server unless ``control_token`` is
+    given: then it requires ``Authorization: Bearer <control_token>``. On loopback, requests from a web page
+    elsewhere (an ``Origin`` or a ``Host`` that is not this machine) are refused; a ``host`` beyond loopback
+    accepts any.
     """
 
     def __init__(
@@ -59,6 +65,7 @@ class Emulator:
         speed: float | None = None,
         manual: bool = False,
         max_calls: int = DEFAULT_MAX_CALLS,
+        control_token: str | None = None,
     ) -> None:
         if isinstance(max_calls, bool) or not isinstance(max_calls, int) or max_calls < 1:
             raise ScriptError(f"max_calls must be a whole number of calls, 1 or more, not {max_calls!r}")
@@ -66,6 +73,10 @@ class Emulator:
         for label, number in (("port", port), ("grpc_port", grpc_port)):
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
                 raise ScriptError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
+        if control_token is not None and (not isinstance(control_token, str) or not control_token.strip()
+                                          or not control_token.isprintable()):
+            raise ScriptError("control_token must be a non-empty string of printable characters, the bearer token "
+                              "the control plane then requires")
         if manual and speed is not None:
             raise ScriptError("give speed= (the clock follows real time) or manual=True (only the control plane "
                              "moves it), not both")
@@ -79,8 +90,8 @@ class Emulator:
         self._observers: list[Callable[[Call], None]] = []
         self._state = self._new_state(profile)
         self._state.calls.origin = self._origin
-        self._control = ControlPlane(_ControlTarget(self))
-        self._app = RestApp(self._current, self._control)
+        self._control = ControlPlane(_ControlTarget(self), token=control_token)
+        self._app = RestApp(self._current, self._control, local_only=is_loopback(host))
         self._http = HttpServer(self._app, host, port)
         self._host = host
         self._grpc_port = grpc_port
@@ -399,7 +410,7 @@ class Emulator:
         A call without credentials, or with ones not given here, is answered UNAUTHENTICATED (401);
         one with a ``forbidden`` credential (a valid token or key that lacks permission) is
         PERMISSION_DENIED (403). Discovery
-        documents stay public, as Google's are, and so does the control plane.
+        documents stay public, as Google's are; the control plane has its own ``control_token``.
         """
         __tracebackhide__ = True
         policy = AuthPolicy.build(token, api_key, forbidden)

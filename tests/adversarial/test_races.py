@@ -35,7 +35,7 @@ def _until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     return True
 
 
-# -- 7. abandoned waits -------------------------------------------------------------------------------------------
+# -- abandoned waits -------------------------------------------------------------------------------------------
 
 ABANDONED = 1000
 
@@ -83,7 +83,7 @@ def test_waits_whose_clients_give_up_leave_the_grpc_pool_free(paced: Emulator) -
     assert answer.name == NAME
 
 
-# -- 10. concurrent loads ------------------------------------------------------------------------------------------
+# -- concurrent loads ------------------------------------------------------------------------------------------
 
 LOADERS, EACH, ROUNDS = 4, 300, 30
 
@@ -140,7 +140,7 @@ def test_loads_over_the_control_plane_are_all_kept() -> None:
     assert kept == [LOADERS * EACH] * (ROUNDS // 3)
 
 
-# -- 12. calls in flight across a reset ------------------------------------------------------------------------------
+# -- calls in flight across a reset ------------------------------------------------------------------------------
 
 
 # Own emulators, not the fixture's: an observer or a clock listener stays for the emulator's life.

@@ -498,8 +498,9 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
             raise ScenarioError(source, [ScenarioProblem("", f"the file is not UTF-8 text: {error}")]) from None
     else:
         text = raw
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # it reads the first characters already: a control character is an error here
         node = loader.get_single_node()
         if node is not None:
             _check_aliases(node, source)  # before anything is expanded: composing cost as much as the text
@@ -513,8 +514,15 @@ def _parse(raw: bytes | str, source: str) -> tuple[JSON, dict[str, int]]:
         raise ScenarioError(source, [ScenarioProblem("", str(error))]) from None
     except RecursionError:
         raise ScenarioError(source, [ScenarioProblem("", "the document is nested too deeply")]) from None
+    except (ValueError, TypeError, LookupError) as error:
+        # PyYAML's constructors fail this way on a value its tag cannot read: !!int x, !!bool maybe, !!map 1, or
+        # an integer past the interpreter's 4,300 digits. The advice on raising that limit is not for the author.
+        reason = str(error).partition("; use sys.set_int_max_str_digits()")[0]
+        message = f"a value cannot be read as its type or tag says ({type(error).__name__}: {reason})"
+        raise ScenarioError(source, [ScenarioProblem("", message)]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[str, int] = {}
     if node is not None:
         _index_lines(node, "", lines)

@@ -25,7 +25,7 @@ from ..core.faults import Effect
 from ..core.pipeline import Arrival, Target, run_call
 from ..core.starts import StartRequest
 from ..core.state import EmulatorState
-from ..wire.addresses import authority, started
+from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 from ..wire.profiles import RPCS
@@ -36,9 +36,12 @@ __all__ = ["OPERATIONS_SERVICE", "GrpcServer"]
 #: The full name of the Operations service, as in gRPC method paths.
 OPERATIONS_SERVICE = "google.longrunning.Operations"
 
-# Text limits that keep a status, sent twice (grpc-message and grpc-status-details-bin), under grpcio's 8 KiB.
-_TEXT_LIMIT = 1000
-_DETAIL_TEXT_LIMIT = 500
+# Limits that keep a status under the 8 KiB of trailing metadata a grpcio client accepts. Its message goes out
+# twice: percent-encoded in grpc-message (a byte outside printable ASCII, or a "%", takes three: an emoji twelve),
+# and in grpc-status-details-bin, the packed google.rpc.Status in base64 (four bytes for every three).
+_MESSAGE_LIMIT = 1000  # bytes of grpc-message, as encoded
+_DETAIL_TEXT_LIMIT = 500  # UTF-8 bytes of each text inside a detail
+_STATUS_LIMIT = 4096  # bytes of the packed Status, message included: 5,464 in base64, 6.5 KiB with grpc-message
 
 _REQUESTS: dict[str, type[Message]] = {
     "GetOperation": operations_pb2.GetOperationRequest,
@@ -69,7 +72,7 @@ class GrpcServer:
     def target(self) -> str:
         """``host:port``, what ``grpc.insecure_channel`` takes."""
         started(self._server, "gRPC server")
-        return authority(self._host, self._bound)
+        return authority(local_address(self._host), self._bound)
 
     def start(self) -> None:
         """Bind and start serving; idempotent."""
@@ -262,8 +265,10 @@ def _status(state: EmulatorState, error: StatusError) -> status_pb2.Status:
     """The google.rpc.Status of an error, its details packed as ``Any`` and its text clipped to fit a trailer.
 
     grpcio refuses trailing metadata over 8 KiB, and a message may echo a request's long filter or
-    name. Details that cannot be packed (a test's own StatusError naming an unregistered type) are the
-    test's bug: recorded, and the call is answered INTERNAL with no details.
+    name. Texts are clipped by the bytes they take on the wire, and a detail that still does not fit
+    is left out (the ErrorInfo comes first: it is kept whenever it fits). Details that cannot be packed
+    (a test's own StatusError naming an unregistered type) are the test's bug: recorded, and the call
+    is answered INTERNAL with no details.
     """
     try:
         details = []
@@ -275,16 +280,40 @@ def _status(state: EmulatorState, error: StatusError) -> status_pb2.Status:
         state.problems.append(RuntimeError(f"the error {error!r} cannot be sent over gRPC: {problem}"))
         text = _clip(f"the error cannot be sent over gRPC: {problem}")
         return status_pb2.Status(code=int(Code.INTERNAL), message=text)
-    return status_pb2.Status(code=int(error.code), message=_clip(error.message), details=details)
+    status = status_pb2.Status(code=int(error.code), message=_clip(error.message))
+    for packed in details:
+        status.details.append(packed)
+        if status.ByteSize() > _STATUS_LIMIT:
+            status.details.pop()  # one that does not fit is left out; a smaller one after it (a RetryInfo) may fit
+    return status
 
 
-def _clip(text: str, limit: int = _TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _percent_encoded_size(text: str) -> int:
+    """The bytes ``text`` takes in grpc-message: UTF-8, with every byte outside 0x20-0x7E, and "%", as %XX."""
+    return sum(1 if 0x20 <= byte <= 0x7E and byte != 0x25 else 3 for byte in text.encode("utf-8", "surrogatepass"))
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _clip(text: str, limit: int = _MESSAGE_LIMIT, size: Callable[[str], int] = _percent_encoded_size) -> str:
+    """``text``, or as many of its first characters as fit ``limit`` bytes as ``size`` counts them, and "…"."""
+    if size(text) <= limit:
+        return text
+    room = limit - size("…")
+    kept = 0
+    for character in text:
+        room -= size(character)
+        if room < 0:
+            break
+        kept += 1
+    return text[:kept] + "…"
 
 
 def _clipped(value: Any) -> Any:
     if isinstance(value, str):
-        return _clip(value, _DETAIL_TEXT_LIMIT)
+        return _clip(value, _DETAIL_TEXT_LIMIT, _utf8_size)
     if isinstance(value, dict):
         return {key: _clipped(item) for key, item in value.items()}
     if isinstance(value, list):

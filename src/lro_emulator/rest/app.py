@@ -36,8 +36,10 @@ from ..wire.routes import (
     STANDARD_QUERY_PARAMETERS,
 )
 from .discovery import algorithms, discovery_document
+from .origins import foreign_request
 from .reading import (
     BODY_KEY,
+    body_bytes,
     control_body,
     headers_of,
     path_keeping_encoded_slashes,
@@ -99,9 +101,13 @@ def error_envelope(error: StatusError) -> JSON:
 class RestApp:
     """The WSGI application of the emulated REST surface."""
 
-    def __init__(self, state: Callable[[], EmulatorState], control: ControlPlane | None = None) -> None:
+    def __init__(
+        self, state: Callable[[], EmulatorState], control: ControlPlane | None = None, *, local_only: bool = True
+    ) -> None:
         self._state = state
         self._control = control
+        # Served on loopback only: requests a web page elsewhere sends are refused (see `origins`).
+        self._local_only = local_only
         self._control_handlers: dict[str, Callable[[Request], JSON]] = {}
         if control is not None:
             self._control_handlers = {
@@ -117,6 +123,10 @@ class RestApp:
             }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._local_only:
+            refusal = foreign_request(environ)
+            if refusal is not None:  # before anything runs: nothing such a request asks for may happen
+                return _respond(environ, start_response, refusal.envelope(), refusal.code.http_status)
         kept = path_keeping_encoded_slashes(environ)
         if kept is not None:
             environ["PATH_INFO"] = kept
@@ -226,6 +236,7 @@ class RestApp:
             if self._control is None:
                 raise StatusError(Code.UNIMPLEMENTED, "this application has no control plane",
                                   reason="NO_CONTROL_PLANE")
+            self._control.admit(request.headers.get("Authorization"))
             if request.method == "HEAD":
                 raise MethodNotAllowed(valid_methods=["GET", "POST"])
             try:
@@ -306,7 +317,7 @@ class RestApp:
         """A declared starting method: the request message transcoded from path, query and body (AIP-127)."""
         message: JSON = {}
         body = read_body(state, request, None, None) if rule.body is not None else None
-        if rule.body is None and request.get_data(cache=True).strip():
+        if rule.body is None and body_bytes(request).strip():
             raise StatusError.bad_request(f"{rule.text} takes no request body", field="body")
         if rule.body == "*" and body:
             message.update(body)
@@ -462,14 +473,20 @@ def _respond_bytes(
 def _client_gone(environ: dict[str, Any], wait: float) -> bool:
     """Whether the client closed its connection, waiting up to ``wait`` real seconds for it to do so.
 
-    select() keeps real time, which a client's socket timeout uses too, whatever the virtual clock says.
+    poll() keeps real time, which a client's socket timeout uses too, whatever the virtual clock says; unlike
+    select(), it takes descriptors numbered past 1024 (a server with many connections open has them).
     """
     connection = environ.get("werkzeug.socket")
     if connection is None:  # not served from a socket (werkzeug's test client): nobody can hang up
         return False
     try:
-        readable, _, _ = select.select([connection], [], [], wait)
-        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(connection, select.POLLIN | select.POLLHUP | select.POLLERR)
+            readable = bool(poller.poll(max(wait, 0.0) * 1000))
+        else:  # Windows has no poll(), and no 1024 limit on select()
+            readable = bool(select.select([connection], [], [], wait)[0])
+        return readable and connection.recv(1, socket.MSG_PEEK) == b""
     except OSError:
         return True
 

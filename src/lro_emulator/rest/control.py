@@ -9,6 +9,7 @@ the test).
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -61,8 +62,25 @@ class Controlled(Protocol):
 class ControlPlane:
     """The control actions of one emulator. Each method takes the request's JSON and returns the answer's."""
 
-    def __init__(self, target: Controlled) -> None:
+    def __init__(self, target: Controlled, *, token: str | None = None) -> None:
         self._target = target
+        self._token = token
+
+    def admit(self, authorization: str | None) -> None:
+        """UNAUTHENTICATED unless the request carries the control token, when the emulator has one.
+
+        The Operations API has its own credentials (`Emulator.require_auth`); this token guards the control plane,
+        which can read every call and reset, load or move everything.
+        """
+        if self._token is None:
+            return
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._token.encode()):
+            said = "no Authorization header" if authorization is None else "another credential"
+            raise StatusError(Code.UNAUTHENTICATED,
+                              f"the control plane needs Authorization: Bearer <its control token> (the token given "
+                              f"as --control-token or Emulator(control_token=...)); the request sent {said}",
+                              reason="CONTROL_TOKEN_REQUIRED")
 
     def status(self, query: Mapping[str, Any]) -> JSON:
         """``GET /_emulator/v1``: profile, methods, clock, counts and addresses."""

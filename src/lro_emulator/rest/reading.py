@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from ..core.scenario import YAML_MEDIA_TYPES
@@ -21,8 +22,8 @@ from ..wire.proto3_json import JSON, camel_case
 from ..wire.routes import STANDARD_QUERY_PARAMETERS
 from ..wire.validation import SchemaViolation
 
-__all__ = ["BODY_KEY", "control_body", "headers_of", "json_object", "path_keeping_encoded_slashes", "read_body",
-           "read_query"]
+__all__ = ["BODY_KEY", "body_bytes", "control_body", "headers_of", "json_object", "path_keeping_encoded_slashes",
+           "read_body", "read_query"]
 
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
@@ -59,21 +60,44 @@ def headers_of(environ: Mapping[str, Any]) -> dict[str, str]:
     return headers
 
 
+def body_bytes(request: Request) -> bytes:
+    """The request body, whatever its framing: past the request's ``max_content_length``, `RequestEntityTooLarge`.
+
+    werkzeug refuses a Content-Length over the limit before reading anything, but reads a body of unknown length
+    (chunked) only up to the limit and stops there as if it had ended: the rest would be dropped without a word,
+    and a body cut to its first MiB read as another request. One byte past the limit tells the two apart.
+    """
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if limit is not None and len(raw) >= limit and request.content_length is None:
+        try:
+            more = request.input_stream.read(1)
+        except (OSError, ValueError):  # what werkzeug's own reads make of a broken chunked framing
+            raise ClientDisconnected() from None
+        if more:
+            raise RequestEntityTooLarge()
+    return raw
+
+
 def control_body(request: Request, *, text_ok: bool = False) -> Any:
     """A control-plane request body: a JSON object, or where ``text_ok`` the YAML or JSON text itself.
 
+    The request must say it sends JSON (or YAML where ``text_ok``), even with no body: the content types a web
+    page may post anywhere without asking (a form, ``text/plain``) are refused, so a page cannot drive the emulator.
     Text is left to the scenario reader, which reports faults with their lines.
     """
-    raw = request.get_data(cache=True)
+    raw = body_bytes(request)
+    if text_ok and request.mimetype in YAML_MEDIA_TYPES:
+        return raw
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        accepted = "application/json" + (" or application/yaml" if text_ok else "")
+        if request.mimetype:
+            raise StatusError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}",
+                                          field="body")
+        raise StatusError.bad_request(f"the request body must be {accepted}, even an empty one (with curl: --json "
+                                      "'{}'); the request gave no Content-Type", field="body")
     if not raw.strip():
         return {}
-    # curl -d sends its data as a form; a harness with nothing but curl should not need -H for every call.
-    curl_default = request.mimetype == "application/x-www-form-urlencoded"
-    if text_ok and (request.mimetype in YAML_MEDIA_TYPES or curl_default):
-        return raw
-    if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json") and not curl_default:
-        accepted = "application/json" + (" or application/yaml" if text_ok else "")
-        raise StatusError.bad_request(f"the request body must be {accepted}, got {request.mimetype!r}", field="body")
     return json_object(request, raw)
 
 
@@ -140,7 +164,7 @@ def _convert(field: str, raw: str, kind: type) -> Any:
 
 def read_body(state: EmulatorState, request: Request, schema: str | None, name: str | None) -> JSON:
     """The JSON body (empty means ``{}``), keys in camelCase, checked against its request schema if any."""
-    raw = request.get_data(cache=True)
+    raw = body_bytes(request)
     if not raw.strip():
         return {}
     if request.mimetype not in ("", "application/json") and not request.mimetype.endswith("+json"):

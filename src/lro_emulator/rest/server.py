@@ -2,43 +2,68 @@
 
 The request handler is written against werkzeug's `werkzeug.serving.WSGIRequestHandler` as it is in
 werkzeug 3.0 and 3.1 (checked: 3.0.0, 3.1.0, 3.1.9), and pyproject.toml bounds werkzeug to ``<3.2`` for that
-reason. ``make_server(request_handler=...)`` is werkzeug's public way in, but what the handler overrides
-or calls is not documented API: ``run_wsgi`` (every ``do_*`` method reaches it through the handler's
-``__getattr__``), ``make_environ`` (which marks a chunked body with ``wsgi.input_terminated``),
-``connection_dropped`` (werkzeug's ``handle`` calls it for a connection error) and ``log``.
-``send_error`` and ``finish`` are the standard library's (`http.server.BaseHTTPRequestHandler`,
-`socketserver.StreamRequestHandler`), which werkzeug leaves alone. A new werkzeug minor version can change
+reason. The server is werkzeug's `werkzeug.serving.ThreadedWSGIServer`, built with its constructor
+``(host, port, app, handler)`` as ``make_server`` builds it. What the handler overrides or calls is not
+documented API: ``run_wsgi`` (every ``do_*`` method reaches it through the handler's ``__getattr__``),
+``make_environ`` (which marks a chunked body with ``wsgi.input_terminated``), ``connection_dropped``
+(werkzeug's ``handle`` calls it for a connection error) and ``log``. ``send_error`` and ``parse_request``
+(which ``handle_one_request`` calls) are the standard library's (`http.server.BaseHTTPRequestHandler`),
+as are ``setup`` and ``finish`` (`socketserver.StreamRequestHandler`) and the server's ``verify_request``
+and ``shutdown_request`` (`socketserver`), which werkzeug leaves alone. A new werkzeug minor version can change
 any of the former; tests/test_server.py names each one with its signature and its owner, so an upgrade
 that moves one fails there first. To lift the bound: read the new ``werkzeug/serving.py``, run that test
 file, tests/test_bad_requests.py and tests/test_faults.py against it, and move the bound and this list.
 """
-
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import json
+import re
 import socket
 import struct
 import threading
 import traceback
 from collections.abc import Iterable
+from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
-from ..wire.addresses import authority, started
+from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 
-__all__ = ["HttpServer"]
+__all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "HttpServer"]
 
+#: The most connections a server holds open at once, unless it is told otherwise. Each is a thread and a file
+#: descriptor. Client pools are far smaller (requests keeps 10 connections per host, aiohttp and httpx 100), so
+#: a test suite does not come near it, while a client that leaks connections meets a 503 that says so instead
+#: of exhausting the process. Where the process may open fewer than four times as many files (macOS allows 256
+#: by default), the default is a quarter of that limit: a client in the same process spends a descriptor on its
+#: own end of each connection, and the process needs descriptors for everything else.
+MAX_CONNECTIONS = 256
+#: Real seconds a keep-alive connection may wait for its next request, or a request for its next bytes, before
+#: the server closes it. Twice the longest pause google-api-core makes between two calls by default (its retries
+#: back off to 60 s, its polling to 20 s), so a polling client does not find its connection gone, while the
+#: threads of connections a client abandoned come back within two minutes. An answer the emulator holds (a
+#: WaitOperation, a ``hang`` fault) is not waiting for the client, and is never cut by it.
+IDLE_TIMEOUT = 120.0
 
 #: A request body the application left unread is read and discarded, if it declared at most this size,
 #: so that the connection can carry the next request; a larger one closes the connection instead.
 _DRAIN_LIMIT = 16 << 20
+#: `http.server`'s limits on what it reads before the application sees a request: the length of the request
+#: line and of each header line, in bytes, and the number of header lines.
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+#: RFC 9110 section 5.6.2: a method is a token.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: RFC 9112 section 2.3: ``HTTP/`` and a digit, a dot and a digit.
+_HTTP_VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -65,36 +90,132 @@ class _QuietHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         pass
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """A request `http.server` could not read (a line or header over its limits, a bad request line),
-        or (``code`` 500) an answer the emulator failed to produce.
+    def setup(self) -> None:
+        super().setup()
+        # Every read and write of the connection is bounded by this: a client that sends nothing (no next request,
+        # or the rest of one) for that long is gone. An answer the application holds reads nothing meanwhile.
+        self.connection.settimeout(getattr(self.server, "idle_timeout", None))
 
-        It would answer an HTML page; clients of a Google API read JSON, so the answer is an AIP-193
-        INVALID_ARGUMENT that says which limit the request broke, or an INTERNAL.
+    def parse_request(self) -> bool:
+        """Read the request line and the headers, as `http.server` does but with proper answers to bad ones.
+
+        `http.server` answers a request line it cannot read without a status line (as HTTP/0.9), serves
+        ``get`` as ``GET`` (werkzeug upper-cases the method), takes ``HTTP/1.10`` or a two-word line, and
+        refuses 100 headers (it counts the blank line that ends them). Here a request line is ``METHOD
+        target HTTP/1.x`` with a token for a method, and at most 100 header lines are read.
+        """
+        self.command = ""
+        if not cast("_Server", self.server).serving(self.connection):  # closed to make room as it arrived: not served
+            self.close_connection = True
+            return False
+        # Whatever the request line says, an error is answered with an HTTP/1.1 status line.
+        self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        raw: bytes = self.raw_requestline  # type: ignore[has-type]  # set by http.server before it calls this
+        if raw in (b"\r\n", b"\n"):
+            # RFC 9112 section 2.2: an empty line before the request line is ignored (a client may send one after
+            # a body); one only, so that a stream of them cannot keep a thread.
+            raw = self.raw_requestline = self.rfile.readline(_MAX_LINE + 1)
+            if not raw:
+                return False
+        self.requestline = requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if not words:
+            self.send_error(400, "the request line is empty: it is a method, a target and an HTTP version, such as "
+                                 "GET /v1/operations HTTP/1.1")
+            return False
+        if len(words) != 3:
+            self.send_error(400, f"the request line {_shown(requestline)} is not a method, a target and an HTTP "
+                                 "version, such as GET /v1/operations HTTP/1.1")
+            return False
+        method, target, version = words
+        numbers = _HTTP_VERSION.fullmatch(version)
+        if numbers is None:
+            self.send_error(400, f"the request line ends in {_shown(version)}, which is not an HTTP version "
+                                 "such as HTTP/1.1")
+            return False
+        if numbers[1] != "1":
+            hint = ("; a gRPC client (HTTP/2) connects to the emulator's gRPC address (emu.grpc_target), "
+                    "not to its REST one" if numbers[1] == "2" else "")
+            self.send_error(505, f"{version} is not spoken here: this server speaks HTTP/1.1 and HTTP/1.0{hint}")
+            return False
+        if not _TOKEN.fullmatch(method):
+            self.send_error(400, f"the method {_shown(method)} is not an HTTP method (a token, RFC 9110)")
+            return False
+        if method != method.upper():
+            self.send_error(501, f"the method {method!r} is not implemented here: HTTP methods are case-sensitive, "
+                                 f"did you mean {method.upper()!r}?")
+            return False
+        self.command, self.path = method, target
+        if self.path.startswith("//"):  # as http.server does (an open-redirect guard there): the same path, one "/"
+            self.path = "/" + self.path.lstrip("/")
+        lines: list[bytes] = []
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(431, "a header line is too long")
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+            if len(lines) == _MAX_HEADERS:
+                self.send_error(431, f"it has more than {_MAX_HEADERS} header lines")
+                return False
+            name, colon, _ = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(name.decode("iso-8859-1")):
+                # RFC 9112 section 5: whitespace before the colon, or a line folded onto the one before, is
+                # refused; read otherwise, a Content-Length a proxy did not see would split the stream differently.
+                self.send_error(400, f"the header line {_shown(line.decode('iso-8859-1').rstrip())} is not a "
+                                     "name, a colon and a value (no whitespace before the colon, no folded lines)")
+                return False
+            lines.append(line)
+        self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(b"".join(lines).decode("iso-8859-1"))
+        codings = self.headers.get_all("Transfer-Encoding") or []
+        if codings and "".join(",".join(codings).split()).lower() != "chunked":
+            # Only chunked says where a body ends; with any other coding the next request's start would be a guess.
+            self.send_error(400, f"Transfer-Encoding {_shown(', '.join(codings))} is not read here: send a body "
+                                 "with a Content-Length or with Transfer-Encoding: chunked alone")
+            return False
+        self.request_version = version
+        self.close_connection = numbers[2] == "0"
+        connection = self.headers.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if numbers[2] != "0" and self.headers.get("Expect", "").lower() == "100-continue":
+            return self.handle_expect_100()
+        return True
+
+    def handle_one_request(self) -> None:
+        cast("_Server", self.server).waiting(self.connection)  # until its request line arrives (`parse_request`)
+        super().handle_one_request()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request the handler could not read (a line or header over its limits, a bad request line, an HTTP
+        version or a method it does not serve), or (``code`` 500) an answer the emulator failed to produce.
+
+        `http.server` would answer an HTML page; clients of a Google API read JSON, so the answer is an
+        AIP-193 envelope: INVALID_ARGUMENT that says which limit or rule the request broke, UNIMPLEMENTED
+        for a version (505) or method (501) not served, or INTERNAL.
         """
         self.close_connection = True
         text = message or f"HTTP {code}"
+        status = HTTPStatus(code) if code in (501, 505) else HTTPStatus(500) if code >= 500 else HTTPStatus(400)
         if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
-            # The client's mistake, not ours; and http.server, having refused the version, would answer in
-            # HTTP/0.9 (a body with no status line), which no client of that version reads.
-            self.request_version = "HTTP/1.1"
-            code = HTTPStatus.BAD_REQUEST
-        if code >= 500:
+            error = StatusError(Code.UNIMPLEMENTED, text, reason="HTTP_VERSION_NOT_SUPPORTED")
+        elif code == HTTPStatus.NOT_IMPLEMENTED:
+            error = StatusError(Code.UNIMPLEMENTED, text, reason="METHOD_NOT_IMPLEMENTED")
+        elif code >= 500:
             error = StatusError(Code.INTERNAL, text, reason="EMULATOR_FAILURE")
         else:
             if code in (414, 431):
-                text += "; the server reads request and header lines of at most 65536 bytes, and at most 100 headers"
+                text += (f"; the server reads request and header lines of at most {_MAX_LINE} bytes, and at most "
+                         f"{_MAX_HEADERS} headers")
             error = StatusError(Code.INVALID_ARGUMENT, f"the HTTP request could not be read: {text}",
-                             reason="UNREADABLE_HTTP_REQUEST")
-        body = json.dumps(error.envelope(), separators=(",", ":")).encode()
+                                reason="UNREADABLE_HTTP_REQUEST")
+        head = [f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
         with contextlib.suppress(OSError):
-            self.send_response(error.code.http_status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            self.wfile.write(_error_answer(status, error, head, body=self.command != "HEAD"))
 
     def run_wsgi(self) -> None:
         # (http.server already answered any "Expect: 100-continue" while parsing the request.)
@@ -103,6 +224,12 @@ class _QuietHandler(WSGIRequestHandler):
         if declared and not (declared.isascii() and declared.isdigit()):
             # Without a length, where this body ends and the next request starts is anyone's guess.
             self.send_error(400, f"Content-Length must be a decimal number of bytes, got {declared!r}")
+            return
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:
+            # Even the same length twice (RFC 9112 lets a server take it): one request, one length.
+            self.send_error(400, f"Content-Length is given {len(lengths)} times ({', '.join(map(_shown, lengths))}); "
+                                 "a request declares its length once")
             return
         body = self._limit_body(environ)
         sent = False
@@ -201,20 +328,144 @@ class _QuietHandler(WSGIRequestHandler):
                 self.connection.close()
 
 
-class HttpServer:
-    """Serves a WSGI app on ``host:port`` (port 0: a free one) from a daemon thread, with keep-alive."""
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, holding at most ``max_connections`` connections.
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    At the cap, a new connection takes the place of the connection that has waited longest for its next request
+    (which the server closes, as an idle timeout would: clients reopen a keep-alive connection the server closed);
+    only when every connection is busy with a request is the new one refused, with a 503 from the accepting thread,
+    so that it costs no thread of its own.
+    """
+
+    def __init__(self, host: str, port: int, app: Any, *, max_connections: int, idle_timeout: float | None) -> None:
+        super().__init__(host, port, app, _QuietHandler)
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.connections: set[Any] = set()
+        # The connections waiting for a request, longest first (dicts keep their order of insertion).
+        self._idle: dict[Any, None] = {}
+        self._lock = threading.Lock()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        with self._lock:
+            if len(self.connections) >= self.max_connections and self._idle:
+                evicted = next(iter(self._idle))
+                del self._idle[evicted]
+                self.connections.discard(evicted)
+                with contextlib.suppress(OSError):  # its thread reads the end of the stream and finishes
+                    evicted.shutdown(socket.SHUT_RDWR)
+            if len(self.connections) < self.max_connections:
+                self.connections.add(request)
+                self._idle[request] = None
+                return True
+        error = StatusError(
+            Code.UNAVAILABLE,
+            f"the emulator's HTTP server already has {self.max_connections} connections open, each busy with a "
+            "request, the most it holds at once (the limit is per server, whatever the client): wait for answers "
+            "the emulator holds (WaitOperation, injected delays and hangs) or cancel them, and retry",
+            reason="TOO_MANY_CONNECTIONS",
+        )
+        with contextlib.suppress(OSError):  # answered at once, without waiting for the request
+            request.setblocking(False)
+            request.send(_error_answer(HTTPStatus.SERVICE_UNAVAILABLE, error, [f"Date: {formatdate(usegmt=True)}"]))
+        return False
+
+    def waiting(self, request: Any) -> None:
+        """``request`` (a connection) waits for its next request: at the cap, a new connection may take its place."""
+        with self._lock:
+            if request in self.connections:
+                self._idle.pop(request, None)
+                self._idle[request] = None
+
+    def serving(self, request: Any) -> bool:
+        """``request`` has a request to serve; False if it was closed to make room (the request is not served)."""
+        with self._lock:
+            self._idle.pop(request, None)
+            return request in self.connections
+
+    def shutdown_request(self, request: Any) -> None:
+        # The slot is free before the client can see the connection end.
+        with self._lock:
+            self.connections.discard(request)
+            self._idle.pop(request, None)
+        with contextlib.suppress(OSError):
+            request.shutdown(socket.SHUT_WR)
+            # Closing a socket with bytes it never read sends a reset, which can destroy the answer before the
+            # client reads it; what has arrived is discarded first.
+            request.setblocking(False)
+            for _ in range(_DRAIN_LIMIT // 65536):
+                if not request.recv(65536):
+                    break
+        self.close_request(request)
+
+
+def _error_answer(status: HTTPStatus, error: StatusError, head: list[str], *, body: bool = True) -> bytes:
+    """An HTTP/1.1 answer that closes the connection, carrying ``error``'s AIP-193 envelope under ``status``."""
+    envelope = error.envelope()
+    envelope["error"]["code"] = status.value  # AIP-193: the HTTP status, which for a 505 no google.rpc.Code has
+    payload = json.dumps(envelope, separators=(",", ":")).encode()
+    lines = [f"HTTP/1.1 {status.value} {status.phrase}", *head, "Content-Type: application/json; charset=UTF-8",
+             f"Content-Length: {len(payload)}", "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (payload if body else b"")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for an error message, its control characters escaped, and clipped if long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _default_max_connections() -> int:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # no such limit here (Windows)
+        return MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, soft // 4))
+
+
+class HttpServer:
+    """Serves a WSGI app on ``host:port`` (port 0: a free one) from a daemon thread, with keep-alive.
+
+    It holds at most ``max_connections`` connections at once (default: `MAX_CONNECTIONS`, or a quarter of the
+    process's open-file limit where that is lower) and answers one more with a 503 UNAVAILABLE; a connection
+    that sends nothing for ``idle_timeout`` real seconds (default `IDLE_TIMEOUT`; None: never) is closed.
+    """
+
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, max_connections: int | None = None,
+        idle_timeout: float | None = IDLE_TIMEOUT,
+    ) -> None:
+        if max_connections is not None and (isinstance(max_connections, bool) or not isinstance(max_connections, int)
+                                            or max_connections < 1):
+            raise ValueError(f"max_connections must be a whole number of at least 1, got {max_connections!r}")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError(f"idle_timeout must be a positive number of seconds or None, got {idle_timeout!r}")
         self._app = app
         self._host = host
         self._port = port
-        self._server: BaseWSGIServer | None = None
+        self._max_connections = max_connections if max_connections is not None else _default_max_connections()
+        self._idle_timeout = idle_timeout
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
         """Whether the server is accepting connections."""
         return self._server is not None
+
+    @property
+    def max_connections(self) -> int:
+        """The most connections the server holds open at once; one more is answered 503 and closed."""
+        return self._max_connections
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections the server holds open now (0 when it is not running)."""
+        server = self._server
+        return 0 if server is None else len(server.connections)
 
     @property
     def port(self) -> int:
@@ -224,13 +475,14 @@ class HttpServer:
     @property
     def url(self) -> str:
         """``http://host:port``."""
-        return f"http://{authority(self._host, self.port)}"
+        return f"http://{authority(local_address(self._host), self.port)}"
 
     def start(self) -> None:
         """Bind and start serving; idempotent."""
         if self._server is not None:
             return
-        self._server = make_server(self._host, self._port, self._app, threaded=True, request_handler=_QuietHandler)
+        self._server = _Server(self._host, self._port, self._app, max_connections=self._max_connections,
+                               idle_timeout=self._idle_timeout)
         self._thread = threading.Thread(
             # stop() waits for the loop to notice: one poll interval, paid at the end of every test session.
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01},

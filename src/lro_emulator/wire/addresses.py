@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TypeVar
 
 from .errors import NotServing
 
-__all__ = ["authority", "started"]
+__all__ = ["authority", "is_loopback", "local_address", "started"]
+
+#: The addresses that bind every interface; a client on the machine reaches them at the loopback address.
+_WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
 
 T = TypeVar("T")
 
@@ -14,6 +18,22 @@ T = TypeVar("T")
 def authority(host: str, port: int) -> str:
     """``host:port`` as a URL or a gRPC target takes it: ``127.0.0.1:8089``, an IPv6 host in brackets ``[::1]:8089``."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def local_address(host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``host``: the loopback address for a wildcard."""
+    return _WILDCARDS.get(host, host)
 
 
 def started(server: T | None, what: str) -> T:

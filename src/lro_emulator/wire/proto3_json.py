@@ -151,6 +151,11 @@ def pointer_tokens(pointer: str) -> list[str]:
     return [token.replace("~1", "/").replace("~0", "~") for token in pointer[1:].split("/")]
 
 
+#: Integers of more bits than this (about 4,200 digits) cannot be written in decimal by default (Python's limit is
+#: 4,300 digits); no value of a scenario needs one.
+_MAX_INT_BITS = 14_000
+
+
 def json_problems(value: object, pointer: str = "") -> Iterator[tuple[str, str]]:
     """``(JSON pointer, message)`` for each part of ``value`` with no JSON form: non-text keys, dates, binary,
     sets, NaN and infinities (what YAML or Python can hold and JSON cannot).
@@ -166,5 +171,7 @@ def json_problems(value: object, pointer: str = "") -> Iterator[tuple[str, str]]
             yield from json_problems(item, pointer + json_pointer(index))
     elif isinstance(value, float) and not math.isfinite(value):
         yield pointer, f"{value} is not a JSON number"
+    elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:  # str() of it would raise ValueError
+        yield pointer, f"a whole number of {value.bit_length():,} bits is too large; write at most 4,000 digits"
     elif not (value is None or isinstance(value, (str, int, float, bool))):
         yield pointer, f"a {type(value).__name__} has no JSON form; write it as text"

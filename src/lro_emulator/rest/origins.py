@@ -1,0 +1,73 @@
+"""Requests from elsewhere than this machine's own clients, refused while the server listens on loopback only.
+
+A server on 127.0.0.1 is not out of reach of the web: a page the developer has open may post to it (a form or a
+``text/plain`` body needs no CORS preflight), and a page whose name its owner points at 127.0.0.1 (DNS rebinding)
+talks to it as its own origin. Browsers always say where such a request comes from: they send ``Origin`` on every
+cross-origin request and on every POST, and the ``Host`` they send is the page's name. Clients of a Google API send
+no ``Origin``, and the ``Host`` they send is the address they were given. So, on loopback, a request whose ``Origin``
+is a page elsewhere, or whose ``Host`` is not a loopback name with the served port, is refused before anything
+runs. A server bound beyond loopback is meant to be reached by other names, and checks neither (the command line
+warns that its control plane is then reachable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..wire.addresses import is_loopback
+from ..wire.codes import Code
+from ..wire.errors import StatusError
+
+__all__ = ["foreign_request"]
+
+#: How much of a refused header a message repeats: enough to recognise it, not a page of the client's text.
+_SHOWN = 200
+
+
+def foreign_request(environ: dict[str, Any]) -> StatusError | None:
+    """PERMISSION_DENIED for a request a web page elsewhere sent, or None for one of this machine's clients."""
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and not _local_origin(origin):
+        return StatusError(
+            Code.PERMISSION_DENIED,
+            f"requests with Origin {_shown(origin)} are refused: the emulator serves this machine's clients only, "
+            "and a web page elsewhere must not drive it; pages served from localhost are welcome",
+            reason="FOREIGN_ORIGIN",
+        )
+    host = environ.get("HTTP_HOST")
+    # Only a request that came through a socket (werkzeug's test client's requests never leave the process).
+    served = "werkzeug.socket" in environ
+    if served and host is not None and not _served_host(host, environ.get("SERVER_PORT")):
+        return StatusError(
+            Code.PERMISSION_DENIED,
+            f"requests with Host {_shown(host)} are refused: the emulator listens on loopback only, so a request "
+            "for another name is a web page's (DNS rebinding); reach it as 127.0.0.1 or localhost at its port, or "
+            "serve it with --host set to the address other machines use",
+            reason="FOREIGN_HOST",
+        )
+    return None
+
+
+def _local_origin(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and parts.hostname is not None and is_loopback(parts.hostname)
+    except ValueError:  # a port that is not a number, brackets that do not close
+        return False
+
+
+def _served_host(host: str, served_port: str | None) -> bool:
+    try:
+        parts = urlsplit(f"//{host}")
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.hostname is None or not is_loopback(parts.hostname) or parts.username or parts.password:
+        return False
+    # No port: the client believes it reached port 80, which a page's name cannot make it believe of another port.
+    return port is None or served_port is None or str(port) == served_port
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")

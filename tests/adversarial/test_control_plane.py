@@ -1,0 +1,183 @@
+"""Who may drive the emulator (the adversarial suite): the control plane's token, cross-site requests, DNS rebinding
+and servers bound beyond loopback.
+
+A web page the developer has open can send simple requests to 127.0.0.1 (form posts and ``text/plain`` bodies need
+no CORS preflight), and a page whose name resolves to 127.0.0.1 sends its own ``Host``. Each test sends what such a
+page or another local client would, and checks that nothing changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from lro_emulator import Emulator
+
+from ..test_cli import Server
+
+NAME = "projects/p/operations/keep-me"
+TOKEN = "control-s3cret"
+
+
+@pytest.fixture
+def guarded() -> Iterator[Emulator]:
+    with Emulator(control_token=TOKEN) as emu:
+        emu.add_operation(NAME)
+        yield emu
+
+
+def _envelope(answer: requests.Response, status: int, code: str) -> str:
+    assert answer.status_code == status, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["status"]) == (status, code)
+    message: str = error["message"]
+    return message
+
+
+# -- a control token --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {TOKEN}", TOKEN, "Bearer "])
+def test_the_control_plane_refuses_calls_without_its_token(guarded: Emulator, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    url = f"{guarded.url}/_emulator/v1"
+
+    for answer in (requests.get(f"{url}/calls", headers=headers, timeout=10),
+                   requests.post(f"{url}:reset", json={}, headers=headers, timeout=10),
+                   requests.post(f"{url}/scenario:load", json={"auth": {"token": "mine"}}, headers=headers,
+                                 timeout=10)):
+        message = _envelope(answer, 401, "UNAUTHENTICATED")
+        assert "Authorization: Bearer" in message
+        assert TOKEN not in message
+
+    assert [op.name for op in guarded.operations] == [NAME]  # not reset
+    assert requests.get(f"{guarded.url}/v1/{NAME}", timeout=10).status_code == 200  # no auth was loaded
+
+
+def test_the_control_plane_serves_calls_with_its_token(guarded: Emulator) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    url = f"{guarded.url}/_emulator/v1"
+
+    assert requests.get(f"{url}/calls", headers=headers, timeout=10).status_code == 200
+    assert requests.post(f"{url}:reset", json={}, headers=headers, timeout=10).status_code == 200
+    assert guarded.operations == []
+
+
+def test_the_operations_api_does_not_ask_for_the_control_token(guarded: Emulator) -> None:
+    assert requests.get(f"{guarded.url}/v1/{NAME}", timeout=10).status_code == 200
+
+
+def test_serve_takes_a_control_token() -> None:
+    server = Server(["serve", "--port", "0", "--no-demo", "--quiet", "--control-token", TOKEN])
+    try:
+        url = f"{server.url}/_emulator/v1/calls"
+        refused = requests.get(url, timeout=10)
+        served = requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    finally:
+        server.close()
+
+    _envelope(refused, 401, "UNAUTHENTICATED")
+    assert served.status_code == 200
+
+
+# -- cross-site requests and DNS rebinding -------------------------------------------------------------------
+
+
+@pytest.fixture
+def local() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        emu.add_operation(NAME)
+        yield emu
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          None])
+def test_a_control_post_needs_a_json_or_yaml_body(local: Emulator, content_type: str | None) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+
+    answer = requests.post(f"{local.url}/_emulator/v1:reset", data=b"{}", headers=headers, timeout=10)
+
+    message = _envelope(answer, 400, "INVALID_ARGUMENT")
+    assert "application/json" in message
+    assert [op.name for op in local.operations] == [NAME]
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1.evil.example:8089"])
+def test_a_request_from_a_web_page_elsewhere_is_refused(local: Emulator, origin: str) -> None:
+    headers = {"Origin": origin}
+
+    refused = [
+        requests.post(f"{local.url}/_emulator/v1:reset", json={}, headers=headers, timeout=10),
+        requests.post(f"{local.url}/v1/{NAME}:cancel", json={}, headers=headers, timeout=10),
+        requests.get(f"{local.url}/_emulator/v1/calls", headers=headers, timeout=10),
+    ]
+
+    for answer in refused:
+        assert "Origin" in _envelope(answer, 403, "PERMISSION_DENIED")
+    assert [op.name for op in local.operations] == [NAME]
+    assert not local.operation(NAME).done
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000", "http://127.0.0.1:8089", "http://[::1]:5173"])
+def test_a_request_from_a_local_page_is_served(local: Emulator, origin: str) -> None:
+    answer = requests.get(f"{local.url}/_emulator/v1/clock", headers={"Origin": origin}, timeout=10)
+
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/_emulator/v1/calls", "/$discovery/rest?version=v1", "/_emulator/openapi.json",
+                                  f"/v1/{NAME}"])
+def test_a_request_for_another_host_is_refused(local: Emulator, path: str) -> None:
+    port = local.url.rsplit(":", 1)[1]
+
+    answer = requests.get(f"{local.url}{path}", headers={"Host": f"rebound.example:{port}"}, timeout=10)
+
+    message = _envelope(answer, 403, "PERMISSION_DENIED")
+    assert "rebound.example" not in answer.text.replace(message, "")  # never echoed into a document
+    assert "Host" in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}"])
+def test_a_request_for_the_served_address_is_served(local: Emulator, host: str) -> None:
+    port = local.url.rsplit(":", 1)[1]
+
+    answer = requests.get(f"{local.url}/$discovery/rest?version=v1", headers={"Host": host.format(port=port)},
+                          timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.json()["rootUrl"] == f"http://{host.format(port=port).lower()}/"
+
+
+def test_a_request_for_another_port_is_refused(local: Emulator) -> None:
+    answer = requests.get(f"{local.url}/_emulator/v1/calls", headers={"Host": "127.0.0.1:1"}, timeout=10)
+
+    _envelope(answer, 403, "PERMISSION_DENIED")
+
+
+# -- beyond loopback ------------------------------------------------------------------------------------------
+
+
+def test_serving_beyond_loopback_warns_and_says_how_to_protect_it() -> None:
+    server = Server(["serve", "--host", "0.0.0.0", "--port", "0", "--no-demo", "--quiet"])
+    try:
+        give_up = time.monotonic() + 20
+        while "--control-token" not in server.stderr() and time.monotonic() < give_up:
+            time.sleep(0.01)  # the warning is on stderr, read by its own thread
+        warning = server.stderr()
+        answer = requests.get(f"http://127.0.0.1:{server.port}/_emulator/v1/clock",
+                              headers={"Host": f"emulator.internal:{server.port}"}, timeout=10)
+    finally:
+        server.close()
+
+    assert "0.0.0.0" in warning
+    assert "--control-token" in warning
+    assert answer.status_code == 200  # names other than loopback are expected there
+    assert server.url.startswith("http://127.0.0.1:")  # where a client on this machine reaches it
+
+
+def test_grpc_binds_where_rest_binds() -> None:
+    with Emulator(host="127.0.0.1") as emu:
+        assert emu.grpc_target.startswith("127.0.0.1:")
