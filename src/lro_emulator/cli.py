@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                        help="scenario files (YAML or JSON) to load, in order")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
-    serve.add_argument("--control-token", metavar="TOKEN", default=os.environ.get("LRO_EMULATOR_CONTROL_TOKEN"),
+    serve.add_argument("--control-token", metavar="TOKEN", default=os.environ.get("LRO_EMULATOR_CONTROL_TOKEN") or None,
                        help="require 'Authorization: Bearer TOKEN' on the control plane (/_emulator/); default: "
                             "$LRO_EMULATOR_CONTROL_TOKEN, else open")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"REST port (default: {DEFAULT_PORT}; 0: any)")
@@ -215,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Before the ready file: a harness may stop the server as soon as it reads it.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
+    log = _Log()  # before the ready file, which nothing may fail between writing and the try that removes it
     if args.ready_file is not None:
         try:
             _write_ready_file(args.ready_file, {"rest": url, "grpc": target, "pid": os.getpid()})
@@ -222,7 +223,6 @@ def _serve(args: argparse.Namespace) -> int:
             emulator.stop()
             print(f"lro-emulator: --ready-file {args.ready_file}: {error.strerror or error}", file=sys.stderr)
             return 2
-    log = _Log()
     try:
         clock = ("manual clock" if args.manual else
                  ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x"))
@@ -243,7 +243,10 @@ Try:
 Press Ctrl-C to stop.""")
         if not args.quiet:
             emulator.observe(lambda call: log.put(_call_line(call)))
-        stopped.wait()
+        # In slices: the kernel may deliver SIGINT to another thread (the log writer, a request's), and then nothing
+        # interrupts a main thread blocked without a timeout; its handler runs at the next slice instead.
+        while not stopped.wait(0.2):
+            pass
     finally:  # however it ends (a signal, a closed stdout), the ready file goes with the server
         if args.ready_file is not None:
             _remove_quietly(args.ready_file)
@@ -292,8 +295,9 @@ class _Log:
         self._lines: queue.Queue[str | None] = queue.Queue(self.CAPACITY)
         self._dropped = 0
         self._lock = threading.Lock()
-        self._fd = sys.stdout.fileno()
-        self._encoding = sys.stdout.encoding or "utf-8"
+        # No standard output at all (started with it closed): the lines go nowhere, and serving goes on.
+        self._fd = None if sys.stdout is None else sys.stdout.fileno()
+        self._encoding = (sys.stdout and sys.stdout.encoding) or "utf-8"
         self._thread = threading.Thread(target=self._write, name="lro-emulator-log", daemon=True)
         self._thread.start()
 
@@ -318,6 +322,8 @@ class _Log:
             text = (f"lro-emulator: {dropped:,} lines not printed: standard output was not read\n" if dropped else ""
                     ) + line + "\n"
             data = text.encode(self._encoding, "backslashreplace")
+            if self._fd is None:
+                continue
             try:
                 while data:
                     data = data[os.write(self._fd, data):]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -35,6 +36,9 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: How many calls the log keeps by default: far above a test's needs (an hour of polling every second is 3,600), and
 #: a few tens of megabytes for a server that runs for days; beyond it the oldest are dropped and counted.
 DEFAULT_MAX_CALLS = 20_000
+
+#: A control token: printable ASCII without spaces, as every HTTP client sends it the same way.
+_TOKEN = re.compile(r"[!-~]+")
 
 #: Where the virtual clock starts unless told otherwise: fixed, so every run sees the same instants.
 DEFAULT_START = "2030-01-01T00:00:00Z"
@@ -73,10 +77,9 @@ class Emulator:
         for label, number in (("port", port), ("grpc_port", grpc_port)):
             if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= 65535:
                 raise ScriptError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
-        if control_token is not None and (not isinstance(control_token, str) or not control_token.strip()
-                                          or not control_token.isprintable()):
-            raise ScriptError("control_token must be a non-empty string of printable characters, the bearer token "
-                              "the control plane then requires")
+        if control_token is not None and not (isinstance(control_token, str) and _TOKEN.fullmatch(control_token)):
+            raise ScriptError("control_token must be printable ASCII without spaces (what an Authorization header "
+                              f"carries), the bearer token the control plane then requires; got {control_token!r}")
         if manual and speed is not None:
             raise ScriptError("give speed= (the clock follows real time) or manual=True (only the control plane "
                              "moves it), not both")

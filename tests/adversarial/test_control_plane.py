@@ -151,6 +151,23 @@ def test_a_request_for_the_served_address_is_served(local: Emulator, host: str) 
     assert answer.json()["rootUrl"] == f"http://{host.format(port=port).lower()}/"
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:0{port}", "127.0.0.1:{port}/evil", "localhost#x:{port}",
+                                  "user@127.0.0.1:{port}", "[::ffff:127.0.0.1]:{port}"])
+def test_a_host_the_documents_could_not_echo_is_refused(local: Emulator, host: str) -> None:
+    port = local.url.rsplit(":", 1)[1]
+
+    answer = requests.get(f"{local.url}/$discovery/rest?version=v1", headers={"Host": host.format(port=port)},
+                          timeout=10)
+
+    _envelope(answer, 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.parametrize("token", ["tökén", " padded", "two words", ""])
+def test_a_control_token_no_client_could_send_is_refused_at_once(token: str) -> None:
+    with pytest.raises(ValueError, match="control_token must be printable ASCII without spaces"):
+        Emulator(control_token=token)
+
+
 def test_a_request_for_another_port_is_refused(local: Emulator) -> None:
     answer = requests.get(f"{local.url}/_emulator/v1/calls", headers={"Host": "127.0.0.1:1"}, timeout=10)
 

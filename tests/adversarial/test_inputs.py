@@ -352,3 +352,38 @@ def test_a_server_whose_output_nobody_reads_keeps_serving(tmp_path: Any) -> None
 
     assert statuses == {200}
     assert status == 0
+
+
+def test_a_server_started_without_standard_output_serves_and_removes_its_ready_file(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+
+    import requests
+
+    from ..helpers import console_script  # the installed script, as a harness runs it
+
+    ready = tmp_path / "ready.json"
+    command = [console_script(), "serve", "--port", "0", "--no-demo", "--ready-file", str(ready)]
+    # stdout closed outright (a daemon started with >&-): Python then has no sys.stdout at all.
+    server = subprocess.Popen(["/bin/sh", "-c", 'exec "$0" "$@" >&-', *command], stdin=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    watchdog = threading.Timer(60, server.kill)
+    watchdog.start()
+    try:
+        give_up = time.monotonic() + 30
+        while not ready.exists() and server.poll() is None and time.monotonic() < give_up:
+            time.sleep(0.01)  # the ready file is written by another process
+        url = json.loads(ready.read_text())["rest"]
+        answer = requests.get(f"{url}/_emulator/v1", timeout=10)
+        server.send_signal(signal.SIGTERM)
+        status = server.wait(timeout=20)
+    finally:
+        watchdog.cancel()
+        server.kill()
+        server.wait()
+        assert server.stderr is not None
+        server.stderr.close()
+
+    assert answer.status_code == 200
+    assert status == 0
+    assert not ready.exists()

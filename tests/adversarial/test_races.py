@@ -69,6 +69,27 @@ def test_waits_whose_clients_hang_up_leave_every_rest_thread_free(paced: Emulato
     assert requests.get(f"{paced.url}/v1/{NAME}", timeout=10).status_code == 200
 
 
+def test_a_wait_whose_client_sent_more_before_hanging_up_ends_too() -> None:
+    with Emulator(speed=1) as emu:
+        emu.add_operation(NAME)
+        in_flight = threading.Event()
+        main = threading.current_thread()
+        # A paced wait catches the clock up with real time as it waits: a move from a serving thread says it blocks.
+        emu.clock.subscribe(lambda now: None if threading.current_thread() is main else in_flight.set())
+        host, port = emu.url.removeprefix("http://").rsplit(":", 1)
+        body = json.dumps({"timeout": "86400s"}).encode()
+        request = (f"POST /v1/{NAME}:wait HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        before = _threads()
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(request)
+            assert in_flight.wait(timeout=20)
+            # A pipelined byte the server has not read: the hang-up behind it must still be seen.
+            connection.sendall(b"G")
+
+        assert _until(lambda: _threads() <= before), f"{_threads() - before} threads still held"
+
+
 def test_waits_whose_clients_give_up_leave_the_grpc_pool_free(paced: Emulator) -> None:
     with grpc.insecure_channel(paced.grpc_target) as channel:
         stub = operations_pb2_grpc.OperationsStub(channel)

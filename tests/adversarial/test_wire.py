@@ -165,6 +165,7 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
             connection.sendall(_get(server.port, op.name))
             assert connection.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
         assert server.open_connections == CAP
+        _until(lambda: server.waiting_connections == CAP)  # each handler is back to reading its next request
 
         # A client pool that never closes its connections (a leak, or many clients over a long session) does not
         # lock the next client out: the longest idle connection is closed, as an idle timeout would close it.
@@ -176,6 +177,34 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
         assert idle[1].recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
     finally:
         for connection in idle:
+            connection.close()
+
+
+@pytest.mark.parametrize("part", ["request line", "head", "body"])
+def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
+    lro_emulator: Emulator, served: list[HttpServer], part: str
+) -> None:
+    op = lro_emulator.add_operation()
+    server = _server(served, lro_emulator, max_connections=CAP)
+    whole = _get(server.port, op.name)
+    partial = {
+        "request line": b"\r\n",  # the empty line a server skips before a request line, then nothing
+        "head": whole[:-4],  # every header, but not the blank line that ends them
+        "body": (f"POST /v1/{op.name}:cancel HTTP/1.1\r\n{_host(server.port)}\r\nContent-Type: application/json"
+                 "\r\nContent-Length: 10\r\n\r\n{").encode(),  # 1 of its 10 bytes
+    }[part]
+    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
+    try:
+        for connection in slow:  # a client holding the cap by sending its requests a byte at a time
+            connection.sendall(partial)
+        _until(lambda: server.open_connections == CAP)
+
+        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
+
+        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
+        assert not op.done  # no trickled cancel was served
+    finally:
+        for connection in slow:
             connection.close()
 
 
@@ -283,6 +312,28 @@ def test_a_chunked_body_over_the_limit_is_refused_like_a_declared_one_and_change
 
 
 # -- request lines: status lines and envelopes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "fragment"), [
+    pytest.param("Content-Length: " + "9" * 5000, "at most 18 digits", id="content-length-of-5000-digits"),
+    pytest.param("Content-Length: ", "Content-Length must be", id="content-length-empty"),
+    pytest.param("Transfer-Encoding: ch unked", "Transfer-Encoding", id="transfer-encoding-with-a-space"),
+    pytest.param("X-Note: a\rContent-Length: 0", "carriage return", id="a-bare-cr-in-a-value"),
+    pytest.param("X-Note: a\x00b", "NUL", id="a-nul-in-a-value"),
+])
+def test_a_head_whose_body_framing_could_be_read_two_ways_is_400(
+    lro_emulator: Emulator, header: str, fragment: str
+) -> None:
+    op, port = lro_emulator.add_operation(), _port(lro_emulator.url)
+    request = (f"POST /v1/{op.name}:cancel HTTP/1.1\r\n{_host(port)}\r\nContent-Type: application/json\r\n"
+               f"{header}\r\n\r\n{{}}").encode("latin-1")
+
+    received = _exchange(port, request)
+
+    error = _envelope(received, b"HTTP/1.1 400 Bad Request")
+    assert fragment in str(error["message"])
+    assert not op.done
+    assert received.count(b"HTTP/1.1 ") == 1  # nothing after the head was read as another request
 
 
 @pytest.mark.parametrize("version", ["HTTP/2.0", "HTTP/3.0", "HTTP/9.9", "HTTP/0.9"])

@@ -52,6 +52,10 @@ _REQUESTS: dict[str, type[Message]] = {
 }
 
 
+#: Calls served at once; more wait in grpcio's queue.
+_WORKERS = 64
+
+
 class GrpcServer:
     """Serves the emulator over gRPC on ``host:port`` (port 0: a free one), from grpcio's thread pool."""
 
@@ -79,7 +83,9 @@ class GrpcServer:
         if self._server is not None:
             return
         # No port sharing: a second emulator must never receive this one's calls.
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="lro-emulator-grpc"),
+        # A paced WaitOperation or a hang holds a worker while it blocks; with 16, sixteen of them starved every
+        # other call. Threads are started only as calls need them.
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="lro-emulator-grpc"),
                              handlers=[self._handler], options=[("grpc.so_reuseport", 0)])
         self._bound = server.add_insecure_port(f"{self._host}:{self._port}")
         server.start()

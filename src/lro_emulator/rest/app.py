@@ -480,6 +480,13 @@ def _client_gone(environ: dict[str, Any], wait: float) -> bool:
     if connection is None:  # not served from a socket (werkzeug's test client): nobody can hang up
         return False
     try:
+        hang_up = getattr(select, "POLLRDHUP", None)
+        if hang_up is not None:
+            # Linux reports the client's FIN itself, even behind bytes it sent first that nobody has read (a client
+            # that pipelined a byte before hanging up, or that is still there): nothing but a hang-up wakes this.
+            poller = select.poll()
+            poller.register(connection, hang_up | select.POLLHUP | select.POLLERR)
+            return bool(poller.poll(max(wait, 0.0) * 1000))
         if hasattr(select, "poll"):
             poller = select.poll()
             poller.register(connection, select.POLLIN | select.POLLHUP | select.POLLERR)

@@ -75,7 +75,10 @@ class ControlPlane:
         if self._token is None:
             return
         scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._token.encode()):
+        # werkzeug reads header values as latin-1; the token is printable ASCII (see Emulator), so any other
+        # character already differs.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("latin-1", "replace"),
+                                                                 self._token.encode()):
             said = "no Authorization header" if authorization is None else "another credential"
             raise StatusError(Code.UNAUTHENTICATED,
                               f"the control plane needs Authorization: Bearer <its control token> (the token given "

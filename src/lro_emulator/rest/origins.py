@@ -12,6 +12,7 @@ warns that its control plane is then reachable).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,9 @@ from ..wire.errors import StatusError
 
 __all__ = ["foreign_request"]
 
+#: A Host the served documents can echo: a name or an address, and a port written as the server's is (no leading
+#: zeros, no path, no user).
+_HOST = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>[1-9][0-9]{0,4}))?")
 #: How much of a refused header a message repeats: enough to recognise it, not a page of the client's text.
 _SHOWN = 200
 
@@ -58,15 +62,11 @@ def _local_origin(origin: str) -> bool:
 
 
 def _served_host(host: str, served_port: str | None) -> bool:
-    try:
-        parts = urlsplit(f"//{host}")
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.hostname is None or not is_loopback(parts.hostname) or parts.username or parts.password:
+    found = _HOST.fullmatch(host)
+    if found is None or not is_loopback(found["name"]):
         return False
     # No port: the client believes it reached port 80, which a page's name cannot make it believe of another port.
-    return port is None or served_port is None or str(port) == served_port
+    return found["port"] is None or served_port is None or found["port"] == served_port
 
 
 def _shown(text: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import email.parser
+import io
 import json
 import re
 import socket
@@ -36,6 +37,7 @@ from werkzeug.wsgi import LimitedStream
 from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
+from .app import MAX_BODY_BYTES
 
 __all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "HttpServer"]
 
@@ -53,6 +55,11 @@ MAX_CONNECTIONS = 256
 #: WaitOperation, a ``hang`` fault) is not waiting for the client, and is never cut by it.
 IDLE_TIMEOUT = 120.0
 
+#: A body of at most this many bytes is read before the application runs (`_QuietHandler._read_ahead`): the
+#: largest the application accepts.
+_READ_AHEAD = MAX_BODY_BYTES
+#: A Content-Length of more digits is refused before it is converted (Python converts at most 4,300 digits).
+_MAX_LENGTH_DIGITS = 18
 #: A request body the application left unread is read and discarded, if it declared at most this size,
 #: so that the connection can carry the next request; a larger one closes the connection instead.
 _DRAIN_LIMIT = 16 << 20
@@ -105,9 +112,6 @@ class _QuietHandler(WSGIRequestHandler):
         target HTTP/1.x`` with a token for a method, and at most 100 header lines are read.
         """
         self.command = ""
-        if not cast("_Server", self.server).serving(self.connection):  # closed to make room as it arrived: not served
-            self.close_connection = True
-            return False
         # Whatever the request line says, an error is answered with an HTTP/1.1 status line.
         self.request_version = "HTTP/1.1"
         self.close_connection = True
@@ -161,6 +165,11 @@ class _QuietHandler(WSGIRequestHandler):
                 self.send_error(431, f"it has more than {_MAX_HEADERS} header lines")
                 return False
             name, colon, _ = line.partition(b":")
+            if b"\r" in line.rstrip(b"\r\n") or b"\x00" in line:
+                # A bare CR ends a line for some parsers (the one below among them) and not for others.
+                self.send_error(400, f"the header line {_shown(line.decode('iso-8859-1').rstrip())} holds a carriage "
+                                     "return or a NUL; header values may not")
+                return False
             if not colon or not _TOKEN.fullmatch(name.decode("iso-8859-1")):
                 # RFC 9112 section 5: whitespace before the colon, or a line folded onto the one before, is
                 # refused; read otherwise, a Content-Length a proxy did not see would split the stream differently.
@@ -170,7 +179,7 @@ class _QuietHandler(WSGIRequestHandler):
             lines.append(line)
         self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(b"".join(lines).decode("iso-8859-1"))
         codings = self.headers.get_all("Transfer-Encoding") or []
-        if codings and "".join(",".join(codings).split()).lower() != "chunked":
+        if codings and [coding.strip().lower() for coding in ",".join(codings).split(",")] != ["chunked"]:
             # Only chunked says where a body ends; with any other coding the next request's start would be a guess.
             self.send_error(400, f"Transfer-Encoding {_shown(', '.join(codings))} is not read here: send a body "
                                  "with a Content-Length or with Transfer-Encoding: chunked alone")
@@ -220,18 +229,31 @@ class _QuietHandler(WSGIRequestHandler):
     def run_wsgi(self) -> None:
         # (http.server already answered any "Expect: 100-continue" while parsing the request.)
         self.environ = environ = self.make_environ()
-        declared = environ.get("CONTENT_LENGTH", "")
-        if declared and not (declared.isascii() and declared.isdigit()):
-            # Without a length, where this body ends and the next request starts is anyone's guess.
-            self.send_error(400, f"Content-Length must be a decimal number of bytes, got {declared!r}")
-            return
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) > 1:
             # Even the same length twice (RFC 9112 lets a server take it): one request, one length.
             self.send_error(400, f"Content-Length is given {len(lengths)} times ({', '.join(map(_shown, lengths))}); "
                                  "a request declares its length once")
             return
+        declared = lengths[0].strip() if lengths else ""
+        if lengths and not (declared.isascii() and declared.isdigit() and len(declared) <= _MAX_LENGTH_DIGITS):
+            # Without a length, where this body ends and the next request starts is anyone's guess.
+            self.send_error(400, f"Content-Length must be a decimal number of bytes (at most {_MAX_LENGTH_DIGITS} "
+                                 f"digits), got {_shown(declared)}")
+            return
+        environ["CONTENT_LENGTH"] = declared
         body = self._limit_body(environ)
+        try:
+            self._read_ahead(environ)
+        except (ClientDisconnected, ConnectionError, TimeoutError):  # it sent less than it declared, and left
+            self.close_connection = True
+            return
+        except (OSError, ValueError) as error:  # werkzeug's reading of a chunked body whose framing is broken
+            self.send_error(400, f"the chunked request body could not be read: {error}")
+            return
+        if not cast("_Server", self.server).serving(self.connection):  # closed to make room meanwhile: not served
+            self.close_connection = True
+            return
         sent = False
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -293,6 +315,27 @@ class _QuietHandler(WSGIRequestHandler):
         environ["wsgi.input"] = body
         environ["wsgi.input_terminated"] = True
         return body
+
+    def _read_ahead(self, environ: dict[str, Any]) -> None:
+        """Read a body of at most `_READ_AHEAD` bytes before the application runs, into memory.
+
+        Until then the connection counts as waiting, not busy (`_Server.serving`): a client that sends its head or
+        body a byte at a time makes room for others at the cap, and is closed by the idle timeout, instead of
+        holding a slot the emulator is not working for. A larger body (which the application refuses unread) is
+        left on the socket.
+        """
+        stream = environ["wsgi.input"]
+        chunked = environ.get("wsgi.input_terminated") and not isinstance(stream, LimitedStream)
+        if not chunked and not (isinstance(stream, LimitedStream) and stream.limit <= _READ_AHEAD):
+            return
+        data = bytearray()
+        while len(data) < _READ_AHEAD + 1:  # one byte past the limit, so that a chunked body over it is refused
+            chunk = stream.read(_READ_AHEAD + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+        environ["wsgi.input"] = io.BytesIO(bytes(data))
+        environ["wsgi.input_terminated"] = True
 
     def _head(self, status: str, headers: list[tuple[str, str]]) -> bytes:
         """The status line and headers `send_response` and `send_header` would write (no log line: the
@@ -369,6 +412,12 @@ class _Server(ThreadedWSGIServer):
             request.setblocking(False)
             request.send(_error_answer(HTTPStatus.SERVICE_UNAVAILABLE, error, [f"Date: {formatdate(usegmt=True)}"]))
         return False
+
+    @property
+    def waiting_count(self) -> int:
+        """How many connections wait for a request."""
+        with self._lock:
+            return len(self._idle)
 
     def waiting(self, request: Any) -> None:
         """``request`` (a connection) waits for its next request: at the cap, a new connection may take its place."""
@@ -466,6 +515,12 @@ class HttpServer:
         """How many connections the server holds open now (0 when it is not running)."""
         server = self._server
         return 0 if server is None else len(server.connections)
+
+    @property
+    def waiting_connections(self) -> int:
+        """How many of them wait for a request (or its rest): those a new connection at the cap may replace."""
+        server = self._server
+        return 0 if server is None else server.waiting_count
 
     @property
     def port(self) -> int:
