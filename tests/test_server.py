@@ -14,7 +14,7 @@ import socket
 import socketserver
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from importlib import metadata
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from lro_emulator import Emulator
-from lro_emulator.rest.server import _QuietHandler, _Server  # internal
+from lro_emulator.rest.server import _QuietHandler, _Server  # internal: the werkzeug internals they lean on
 
 
 @pytest.fixture
@@ -185,8 +185,8 @@ def test_a_chunked_body_is_read_and_the_connection_closed_after_the_answer(lro_e
 # -- the werkzeug internals the handler is written against (pyproject.toml bounds werkzeug for them) ----------
 
 #: Each method `_QuietHandler` overrides or calls: the class below ours that defines it, and its parameters
-#: (without annotations). send_error, parse_request, handle_expect_100, setup and finish are the standard
-#: library's; werkzeug must not take them over.
+#: (without annotations). handle_one_request, send_error, parse_request, handle_expect_100, setup and finish are the
+#: standard library's; werkzeug must not take them over.
 LEANED_ON: dict[str, tuple[type, list[str]]] = {
     "run_wsgi": (WSGIRequestHandler, ["self"]),
     "make_environ": (WSGIRequestHandler, ["self"]),
@@ -195,6 +195,7 @@ LEANED_ON: dict[str, tuple[type, list[str]]] = {
     "log": (WSGIRequestHandler, ["self", "type", "message", "*args"]),
     "send_error": (BaseHTTPRequestHandler, ["self", "code", "message=None", "explain=None"]),
     "parse_request": (BaseHTTPRequestHandler, ["self"]),
+    "handle_one_request": (BaseHTTPRequestHandler, ["self"]),
     "handle_expect_100": (BaseHTTPRequestHandler, ["self"]),
     "setup": (socketserver.StreamRequestHandler, ["self"]),
     "finish": (socketserver.StreamRequestHandler, ["self"]),
@@ -203,6 +204,7 @@ LEANED_ON: dict[str, tuple[type, list[str]]] = {
 SERVER_LEANED_ON: dict[str, tuple[type, list[str]]] = {
     "__init__": (BaseWSGIServer, ["self", "host", "port", "app", "handler=None", "passthrough_errors=False",
                                   "ssl_context=None", "fd=None"]),
+    "server_bind": (HTTPServer, ["self"]),
     "verify_request": (socketserver.BaseServer, ["self", "request", "client_address"]),
     "shutdown_request": (socketserver.TCPServer, ["self", "request"]),
     "close_request": (socketserver.TCPServer, ["self", "request"]),

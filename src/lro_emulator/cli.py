@@ -295,8 +295,11 @@ class _Log:
         self._lines: queue.Queue[str | None] = queue.Queue(self.CAPACITY)
         self._dropped = 0
         self._lock = threading.Lock()
-        # No standard output at all (started with it closed): the lines go nowhere, and serving goes on.
-        self._fd = None if sys.stdout is None else sys.stdout.fileno()
+        # No standard output with a file descriptor (started with it closed, or run where it was replaced): the
+        # lines go nowhere, and serving goes on.
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            self._fd = sys.stdout.fileno()
         self._encoding = (sys.stdout and sys.stdout.encoding) or "utf-8"
         self._thread = threading.Thread(target=self._write, name="lro-emulator-log", daemon=True)
         self._thread.start()

@@ -79,7 +79,7 @@ class Emulator:
                 raise ScriptError(f"{label} must be a TCP port number, 0 to 65535 (0: any free port), not {number!r}")
         if control_token is not None and not (isinstance(control_token, str) and _TOKEN.fullmatch(control_token)):
             raise ScriptError("control_token must be printable ASCII without spaces (what an Authorization header "
-                              f"carries), the bearer token the control plane then requires; got {control_token!r}")
+                              "carries), the bearer token the control plane then requires")
         if manual and speed is not None:
             raise ScriptError("give speed= (the clock follows real time) or manual=True (only the control plane "
                              "moves it), not both")

@@ -180,6 +180,15 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
             connection.close()
 
 
+def test_a_port_in_use_is_an_os_error_not_the_end_of_the_process(lro_emulator: Emulator) -> None:
+    # werkzeug's own answer to a failed bind is to print it and exit: in a test run, the end of the session.
+    taken = HttpServer(lro_emulator.wsgi_app, port=_port(lro_emulator.url))
+
+    with pytest.raises(OSError, match="in use"):
+        taken.start()
+    assert not taken.running
+
+
 @pytest.mark.parametrize("part", ["request line", "head", "body"])
 def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
     lro_emulator: Emulator, served: list[HttpServer], part: str
@@ -203,6 +212,30 @@ def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
 
         assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
         assert not op.done  # no trickled cancel was served
+    finally:
+        for connection in slow:
+            connection.close()
+
+
+def test_a_body_larger_than_any_the_emulator_takes_trickling_in_at_the_cap_makes_room(
+    lro_emulator: Emulator, served: list[HttpServer]
+) -> None:
+    op = lro_emulator.add_operation()
+    server = _server(served, lro_emulator, max_connections=CAP)
+    oversized = (f"POST /v1/{op.name}:cancel HTTP/1.1\r\n{_host(server.port)}\r\nContent-Type: application/json"
+                 f"\r\nContent-Length: {2 << 20}\r\n\r\n{{").encode()  # 1 byte of 2 MiB, the rest never comes
+    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
+    try:
+        for connection in slow:
+            connection.sendall(oversized)
+            # Refused unread at once; the server then reads the rest of the body, which is not coming.
+            assert connection.recv(65536).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        _until(lambda: server.waiting_connections == CAP)
+
+        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
+
+        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
+        assert not op.done
     finally:
         for connection in slow:
             connection.close()
@@ -364,6 +397,7 @@ def test_the_http2_preface_of_a_grpc_client_is_told_where_grpc_is_served(lro_emu
     pytest.param("GET /v1/{name} HTTP/1.1 extra", id="four-words"),
     pytest.param("garbage", id="one-word"),
     pytest.param("G(E)T /v1/{name} HTTP/1.1", id="method-not-a-token"),
+    pytest.param("GET http://[x/v1/{name} HTTP/1.1", id="target-whose-authority-does-not-split"),
 ])
 def test_a_request_line_that_does_not_parse_is_400_with_a_status_line(
     lro_emulator: Emulator, request_line: str

@@ -44,8 +44,8 @@ class PageToken:
     token from before a reset, or rebound by a client to another parent or filter, fails its MAC.
     """
 
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = secrets.token_bytes(32) if key is None else key
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
 
     def _binding(self, after: int, parent: str, filter_text: str) -> str:
         message = f"{after}\x00{parent}\x00{filter_text}".encode()

@@ -87,7 +87,7 @@ class GrpcServer:
         # other call. Threads are started only as calls need them.
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="lro-emulator-grpc"),
                              handlers=[self._handler], options=[("grpc.so_reuseport", 0)])
-        self._bound = server.add_insecure_port(f"{self._host}:{self._port}")
+        self._bound = server.add_insecure_port(authority(self._host, self._port))  # an IPv6 address in brackets
         server.start()
         self._server = server
 

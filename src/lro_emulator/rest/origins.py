@@ -1,12 +1,14 @@
 """Requests from elsewhere than this machine's own clients, refused while the server listens on loopback only.
 
 A server on 127.0.0.1 is not out of reach of the web: a page the developer has open may post to it (a form or a
-``text/plain`` body needs no CORS preflight), and a page whose name its owner points at 127.0.0.1 (DNS rebinding)
-talks to it as its own origin. Browsers always say where such a request comes from: they send ``Origin`` on every
-cross-origin request and on every POST, and the ``Host`` they send is the page's name. Clients of a Google API send
-no ``Origin``, and the ``Host`` they send is the address they were given. So, on loopback, a request whose ``Origin``
-is a page elsewhere, or whose ``Host`` is not a loopback name with the served port, is refused before anything
-runs. A server bound beyond loopback is meant to be reached by other names, and checks neither (the command line
+``text/plain`` body needs no CORS preflight), load it as an image or a script (a GET that counts as a poll), and a
+page whose name its owner points at 127.0.0.1 (DNS rebinding) talks to it as its own origin. Browsers say where
+such a request comes from: ``Origin`` on every POST and CORS request, ``Sec-Fetch-Site: cross-site`` on every
+request from another site (current browsers, a no-cors GET included), and the page's name as ``Host``. Clients of
+a Google API send none of the first two, and the ``Host`` they send is the address they were given. So, on
+loopback, a request whose ``Origin`` is a page elsewhere, that a browser marks cross-site, or whose ``Host`` is not
+a loopback name (``localhost``, 127.0.0.0/8, ``[::1]``) at the served port, is refused before anything runs. A
+server bound beyond loopback is meant to be reached by other names, and checks none of these (the command line
 warns that its control plane is then reachable).
 """
 
@@ -37,6 +39,13 @@ def foreign_request(environ: dict[str, Any]) -> StatusError | None:
             Code.PERMISSION_DENIED,
             f"requests with Origin {_shown(origin)} are refused: the emulator serves this machine's clients only, "
             "and a web page elsewhere must not drive it; pages served from localhost are welcome",
+            reason="FOREIGN_ORIGIN",
+        )
+    if environ.get("HTTP_SEC_FETCH_SITE", "").strip().lower() == "cross-site":  # localhost:3000 is same-site
+        return StatusError(
+            Code.PERMISSION_DENIED,
+            "a request a browser marks Sec-Fetch-Site: cross-site is refused: the emulator serves this machine's "
+            "clients only, and a web page elsewhere must not drive it; pages served from localhost are welcome",
             reason="FOREIGN_ORIGIN",
         )
     host = environ.get("HTTP_HOST")

@@ -6,11 +6,12 @@ reason. The server is werkzeug's `werkzeug.serving.ThreadedWSGIServer`, built wi
 ``(host, port, app, handler)`` as ``make_server`` builds it. What the handler overrides or calls is not
 documented API: ``run_wsgi`` (every ``do_*`` method reaches it through the handler's ``__getattr__``),
 ``make_environ`` (which marks a chunked body with ``wsgi.input_terminated``), ``connection_dropped``
-(werkzeug's ``handle`` calls it for a connection error) and ``log``. ``send_error`` and ``parse_request``
-(which ``handle_one_request`` calls) are the standard library's (`http.server.BaseHTTPRequestHandler`),
-as are ``setup`` and ``finish`` (`socketserver.StreamRequestHandler`) and the server's ``verify_request``
-and ``shutdown_request`` (`socketserver`), which werkzeug leaves alone. A new werkzeug minor version can change
-any of the former; tests/test_server.py names each one with its signature and its owner, so an upgrade
+(werkzeug's ``handle`` calls it for a connection error) and ``log``. ``handle_one_request``, ``send_error``,
+``parse_request`` (which ``handle_one_request`` calls) and ``handle_expect_100`` are the standard library's
+(`http.server.BaseHTTPRequestHandler`), as are ``setup`` and ``finish`` (`socketserver.StreamRequestHandler`)
+and the server's ``server_bind``, ``verify_request``, ``shutdown_request`` and ``close_request``
+(`socketserver`), which werkzeug leaves alone. A new werkzeug minor version can change any of the former;
+tests/test_server.py names each one with its signature and its owner, so an upgrade
 that moves one fails there first. To lift the bound: read the new ``werkzeug/serving.py``, run that test
 file, tests/test_bad_requests.py and tests/test_faults.py against it, and move the bound and this list.
 """
@@ -36,7 +37,7 @@ from werkzeug.wsgi import LimitedStream
 
 from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
-from ..wire.errors import StatusError
+from ..wire.errors import LroEmulatorError, StatusError
 from .app import MAX_BODY_BYTES
 
 __all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "HttpServer"]
@@ -60,8 +61,10 @@ IDLE_TIMEOUT = 120.0
 _READ_AHEAD = MAX_BODY_BYTES
 #: A Content-Length of more digits is refused before it is converted (Python converts at most 4,300 digits).
 _MAX_LENGTH_DIGITS = 18
-#: A request body the application left unread is read and discarded, if it declared at most this size,
-#: so that the connection can carry the next request; a larger one closes the connection instead.
+#: A request body the application left unread is read and discarded, if it declared at most this size, so that
+#: the connection can carry the next request; a larger one closes the connection instead. It is also what a closing
+#: connection discards of the bytes it was sent and never read (closing over unread bytes sends a reset, which can
+#: destroy the answer before the client reads it).
 _DRAIN_LIMIT = 16 << 20
 #: `http.server`'s limits on what it reads before the application sees a request: the length of the request
 #: line and of each header line, in bytes, and the number of header lines.
@@ -228,7 +231,11 @@ class _QuietHandler(WSGIRequestHandler):
 
     def run_wsgi(self) -> None:
         # (http.server already answered any "Expect: 100-continue" while parsing the request.)
-        self.environ = environ = self.make_environ()
+        try:
+            self.environ = environ = self.make_environ()
+        except ValueError as error:  # a target werkzeug cannot split, such as http://[x/
+            self.send_error(400, f"the request target {_shown(self.path)} cannot be read: {error}")
+            return
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) > 1:
             # Even the same length twice (RFC 9112 lets a server take it): one request, one length.
@@ -298,9 +305,13 @@ class _QuietHandler(WSGIRequestHandler):
             if body.limit > _DRAIN_LIMIT:
                 self.close_connection = True
             else:
+                # The rest of a body the application refused unread (over 1 MiB) is read, so that the client, still
+                # sending it, reads its answer instead of a reset. Meanwhile the connection counts as waiting: one
+                # sent a byte at a time makes room for others at the cap.
+                cast("_Server", self.server).waiting(self.connection)
                 try:
                     body.exhaust()
-                except (ClientDisconnected, OSError):  # the client sent less than it declared, and left
+                except (ClientDisconnected, OSError):  # it sent less than it declared and left, or was closed
                     self.close_connection = True
 
     def _limit_body(self, environ: dict[str, Any]) -> LimitedStream | None:
@@ -371,6 +382,14 @@ class _QuietHandler(WSGIRequestHandler):
                 self.connection.close()
 
 
+class _BindFailed(LroEmulatorError):
+    """A failed bind, carried past werkzeug's handler of `OSError` (see `_Server.server_bind`)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server, holding at most ``max_connections`` connections.
 
@@ -388,6 +407,15 @@ class _Server(ThreadedWSGIServer):
         # The connections waiting for a request, longest first (dicts keep their order of insertion).
         self._idle: dict[Any, None] = {}
         self._lock = threading.Lock()
+
+    def server_bind(self) -> None:
+        # werkzeug answers a failed bind (a port in use) by printing it and exiting the process, which in a test
+        # run ends the whole session; it is raised past werkzeug's handler instead, and `HttpServer` re-raises it.
+        try:
+            super().server_bind()
+        except OSError as error:
+            self.socket.close()
+            raise _BindFailed(error) from None
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         with self._lock:
@@ -536,8 +564,11 @@ class HttpServer:
         """Bind and start serving; idempotent."""
         if self._server is not None:
             return
-        self._server = _Server(self._host, self._port, self._app, max_connections=self._max_connections,
-                               idle_timeout=self._idle_timeout)
+        try:
+            self._server = _Server(self._host, self._port, self._app, max_connections=self._max_connections,
+                                   idle_timeout=self._idle_timeout)
+        except _BindFailed as failed:
+            raise failed.error from None
         self._thread = threading.Thread(
             # stop() waits for the loop to notice: one poll interval, paid at the end of every test session.
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
