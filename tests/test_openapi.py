@@ -259,7 +259,9 @@ def test_each_route_lists_the_statuses_it_may_answer(document: JSON) -> None:
     api_statuses = sorted({str(code.http_status) for code in Code})
     for route in ALL_ROUTES:
         responses = document["paths"][openapi_path(route)][route.method.lower()]["responses"]
-        expected = ["200", "400", "404", "500"] if route in CONTROL_ROUTES else api_statuses
+        # The control plane: bad requests, its token (401), a web page's request (403), wrong methods, its own
+        # failures, and the connection cap (503).
+        expected = ["200", "400", "401", "403", "404", "500", "503"] if route in CONTROL_ROUTES else api_statuses
         assert sorted(responses) == expected, route.endpoint
         assert all(responses[status]["description"] for status in responses)
 

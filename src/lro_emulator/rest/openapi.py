@@ -102,12 +102,13 @@ def _operation(route: Route, parameters: list[JSON]) -> JSON:
 def _error_statuses(route: Route) -> list[int]:
     """The HTTP statuses ``route`` may answer an error with.
 
-    The control plane answers bad requests (400: INVALID_ARGUMENT, FAILED_PRECONDITION), wrong methods
-    (404, as Google's frontends do) and its own failures (500). The emulated API may answer any
-    google.rpc code: a scripted fault chooses it.
+    The control plane answers bad requests (400: INVALID_ARGUMENT, FAILED_PRECONDITION), a missing control
+    token (401), a web page's request on loopback (403), wrong methods (404, as Google's frontends do), its own
+    failures (500) and, like every route, a connection past the server's cap while all are busy (503). The
+    emulated API may answer any google.rpc code: a scripted fault chooses it.
     """
     if route in CONTROL_ROUTES:
-        return [400, 404, 500]
+        return [400, 401, 403, 404, 500, 503]
     return sorted({code.http_status for code in Code if code is not Code.OK})
 
 
