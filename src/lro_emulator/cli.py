@@ -300,7 +300,7 @@ class _Log:
         self._fd: int | None = None
         with contextlib.suppress(AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
             self._fd = sys.stdout.fileno()
-        self._encoding = (sys.stdout and sys.stdout.encoding) or "utf-8"
+        self._encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         self._thread = threading.Thread(target=self._write, name="lro-emulator-log", daemon=True)
         self._thread.start()
 
