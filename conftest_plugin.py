@@ -105,7 +105,7 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
                         else SeededRandom(seed))
     except TypeError as error:
         raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
-    with time_context:
+    with time_context, emulator.bypass_proxies():
         yield emulator
     # Problems recorded after the test body (during teardown) still fail the test's run.
     emulator.check()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -19,10 +20,11 @@ from .core.report import describe
 from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
 from .core.state import EmulatorState
+from .proxies import bypassing_proxies
 from .rest.app import RestApp
 from .rest.control import ControlPlane
 from .rest.server import HttpServer
-from .wire.addresses import is_loopback
+from .wire.addresses import is_loopback, local_address
 from .wire.errors import EmulatorFailure, NotServing, ScriptError
 from .wire.profiles import Profile
 from .wire.proto3_json import format_timestamp
@@ -242,6 +244,14 @@ class Emulator:
         if self._grpc is not None and self._grpc.running:
             found["grpc"] = self._grpc.target
         return found
+
+    def bypass_proxies(self) -> contextlib.AbstractContextManager[None]:
+        """A context in which clients reach the emulator directly whatever proxy the environment names.
+
+        ``NO_PROXY`` and ``no_proxy`` (and grpcio's ``no_grpc_proxy``, where set) gain the emulator's loopback
+        addresses, and are restored after. The pytest fixture holds it for each test.
+        """
+        return bypassing_proxies([local_address(self._host), "127.0.0.1", "localhost", "::1"])
 
     @property
     def pacing(self) -> Pacing | None:
