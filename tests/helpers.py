@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import shutil
 import sysconfig
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import freezegun.api
@@ -35,6 +37,17 @@ def struct(**fields: Any) -> dict[str, Any]:
 def wall() -> float:
     """Real time, even under frozen time: freezegun keeps the genuine function on its own module."""
     return float(freezegun.api.real_perf_counter())
+
+
+def until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    """Whether ``condition()`` holds within ``seconds`` of real time, checked every few milliseconds: for another
+    thread's or process's progress, which a test has nothing else to wait on."""
+    give_up = wall() + seconds
+    while not condition():
+        if wall() > give_up:
+            return False
+        threading.Event().wait(0.005)  # a real pause even under frozen time (time.sleep is virtual there)
+    return True
 
 
 def get_status(emu: Emulator, name: str) -> int:

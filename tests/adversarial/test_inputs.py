@@ -7,16 +7,20 @@ seconds to minutes, or gigabytes, before its fix.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
+import signal
 import socket
+import subprocess
 import threading
-import time
 import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
@@ -24,7 +28,7 @@ from werkzeug.test import Client
 from lro_emulator import Emulator
 from lro_emulator.core.globs import Glob  # internal: the matcher under test
 
-from ..helpers import wall
+from ..helpers import console_script, until, wall
 
 # -- wildcards in linear time ------------------------------------------------------------------------------
 
@@ -318,72 +322,48 @@ def test_a_page_token_cannot_be_forged_for_another_parent(lro_emulator: Emulator
 # -- a log nobody reads ------------------------------------------------------------------------------------------
 
 
-def test_a_server_whose_output_nobody_reads_keeps_serving(tmp_path: Any) -> None:
-    import signal
-    import subprocess
-
-    import requests
-
-    from ..helpers import console_script  # the installed script, as a harness runs it
-
+@contextlib.contextmanager
+def _serve(tmp_path: Any, *, stdout: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``lro-emulator serve`` with its stdout a pipe nobody reads (``"unread"``) or closed outright (``"closed"``):
+    the process and its REST address once its ready file appears; killed, however the test ends."""
     ready = tmp_path / "ready.json"
-    # stdout is a pipe nobody reads: it fills after 64 KiB, a few hundred log lines.
-    server = subprocess.Popen([console_script(), "serve", "--port", "0", "--no-demo", "--ready-file", str(ready)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    command = [console_script(), "serve", "--port", "0", "--no-demo", "--ready-file", str(ready)]
+    if stdout == "closed":  # a daemon started with >&-: Python then has no sys.stdout at all
+        command = ["/bin/sh", "-c", 'exec "$0" "$@" >&-', *command]
+    server = subprocess.Popen(command, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE if stdout == "unread" else None)
     watchdog = threading.Timer(120, server.kill)
     watchdog.start()
     try:
-        give_up = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < give_up:
-            time.sleep(0.01)  # the ready file is written by another process
-        url = json.loads(ready.read_text())["rest"]
-        with requests.Session() as session:
-            session.post(f"{url}/_emulator/v1/operations", json={"name": "projects/p/operations/x"}, timeout=10)
-            statuses = {session.get(f"{url}/v1/projects/p/operations/x", timeout=10).status_code
-                        for _ in range(3000)}  # about 300 KB of log lines
-        server.send_signal(signal.SIGTERM)
-        status = server.wait(timeout=20)
+        assert until(lambda: ready.exists() or server.poll() is not None, 30)
+        yield server, json.loads(ready.read_text())["rest"]
     finally:
         watchdog.cancel()
         server.kill()
         server.wait()
-        assert server.stdout is not None
-        server.stdout.close()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_a_server_whose_output_nobody_reads_keeps_serving(tmp_path: Any) -> None:
+    # stdout is a pipe nobody reads: it fills after 64 KiB, a few hundred log lines.
+    with _serve(tmp_path, stdout="unread") as (server, url), requests.Session() as session:
+        session.post(f"{url}/_emulator/v1/operations", json={"name": "projects/p/operations/x"}, timeout=10)
+        statuses = {session.get(f"{url}/v1/projects/p/operations/x", timeout=10).status_code
+                    for _ in range(3000)}  # about 300 KB of log lines
+        server.send_signal(signal.SIGTERM)
+        status = server.wait(timeout=20)
 
     assert statuses == {200}
     assert status == 0
 
 
 def test_a_server_started_without_standard_output_serves_and_removes_its_ready_file(tmp_path: Any) -> None:
-    import signal
-    import subprocess
-
-    import requests
-
-    from ..helpers import console_script  # the installed script, as a harness runs it
-
-    ready = tmp_path / "ready.json"
-    command = [console_script(), "serve", "--port", "0", "--no-demo", "--ready-file", str(ready)]
-    # stdout closed outright (a daemon started with >&-): Python then has no sys.stdout at all.
-    server = subprocess.Popen(["/bin/sh", "-c", 'exec "$0" "$@" >&-', *command], stdin=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
-    watchdog = threading.Timer(60, server.kill)
-    watchdog.start()
-    try:
-        give_up = time.monotonic() + 30
-        while not ready.exists() and server.poll() is None and time.monotonic() < give_up:
-            time.sleep(0.01)  # the ready file is written by another process
-        url = json.loads(ready.read_text())["rest"]
+    with _serve(tmp_path, stdout="closed") as (server, url):
         answer = requests.get(f"{url}/_emulator/v1", timeout=10)
         server.send_signal(signal.SIGTERM)
         status = server.wait(timeout=20)
-    finally:
-        watchdog.cancel()
-        server.kill()
-        server.wait()
-        assert server.stderr is not None
-        server.stderr.close()
 
     assert answer.status_code == 200
     assert status == 0
-    assert not ready.exists()
+    assert not (tmp_path / "ready.json").exists()

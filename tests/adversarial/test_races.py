@@ -7,6 +7,7 @@ a listener (never by sleeping), and states the bound the emulator now keeps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -22,17 +23,30 @@ from werkzeug.test import Client
 
 from lro_emulator import Emulator
 
+from ..helpers import until
+
 NAME = "projects/p/operations/slow"
 
 
-def _until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    """Whether ``condition()`` holds within ``seconds``, checking it every few milliseconds (a bounded loop)."""
-    give_up = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > give_up:
-            return False
-        time.sleep(0.005)  # the condition is another thread's work finishing; nothing to wait on but it
-    return True
+def _wait_request(url: str) -> tuple[str, int, bytes]:
+    """The host and port of ``url``, and the bytes of a day-long WaitOperation of `NAME` sent there."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    body = json.dumps({"timeout": "86400s"}).encode()
+    request = (f"POST /v1/{NAME}:wait HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return host, int(port), request
+
+
+@contextlib.contextmanager
+def _real_time_emulator() -> Iterator[tuple[Emulator, threading.Event]]:
+    """An emulator whose clock follows real time, holding `NAME`, and an event set once a wait blocks in it."""
+    with Emulator(speed=1) as emu:
+        emu.add_operation(NAME)
+        in_flight = threading.Event()
+        main = threading.current_thread()
+        # A paced wait catches the clock up with real time as it waits: a move from a serving thread says it blocks.
+        emu.clock.subscribe(lambda now: None if threading.current_thread() is main else in_flight.set())
+        yield emu, in_flight
 
 
 # -- abandoned waits -------------------------------------------------------------------------------------------
@@ -53,41 +67,30 @@ def _threads() -> int:
 
 
 def test_waits_whose_clients_hang_up_leave_every_rest_thread_free(paced: Emulator) -> None:
-    host, port = paced.url.removeprefix("http://").rsplit(":", 1)
-    body = json.dumps({"timeout": "86400s"}).encode()
-    request = (f"POST /v1/{NAME}:wait HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    host, port, request = _wait_request(paced.url)
     before = _threads()
     for _ in range(ABANDONED // 50):  # in batches, below any connection cap
-        connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(50)]
+        connections = [socket.create_connection((host, port), timeout=10) for _ in range(50)]
         for connection in connections:
             connection.sendall(request)
         for connection in connections:
             connection.close()
 
-    assert _until(lambda: _threads() <= before + 2), f"{_threads() - before} threads still held"
+    assert until(lambda: _threads() <= before + 2), f"{_threads() - before} threads still held"
     assert requests.get(f"{paced.url}/v1/{NAME}", timeout=10).status_code == 200
 
 
 def test_a_wait_whose_client_sent_more_before_hanging_up_ends_too() -> None:
-    with Emulator(speed=1) as emu:
-        emu.add_operation(NAME)
-        in_flight = threading.Event()
-        main = threading.current_thread()
-        # A paced wait catches the clock up with real time as it waits: a move from a serving thread says it blocks.
-        emu.clock.subscribe(lambda now: None if threading.current_thread() is main else in_flight.set())
-        host, port = emu.url.removeprefix("http://").rsplit(":", 1)
-        body = json.dumps({"timeout": "86400s"}).encode()
-        request = (f"POST /v1/{NAME}:wait HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with _real_time_emulator() as (emu, in_flight):
+        host, port, request = _wait_request(emu.url)
         before = _threads()
-        with socket.create_connection((host, int(port)), timeout=10) as connection:
+        with socket.create_connection((host, port), timeout=10) as connection:
             connection.sendall(request)
             assert in_flight.wait(timeout=20)
             # A pipelined byte the server has not read: the hang-up behind it must still be seen.
             connection.sendall(b"G")
 
-        assert _until(lambda: _threads() <= before), f"{_threads() - before} threads still held"
+        assert until(lambda: _threads() <= before), f"{_threads() - before} threads still held"
 
 
 def test_waits_whose_clients_give_up_leave_the_grpc_pool_free(paced: Emulator) -> None:
@@ -203,12 +206,7 @@ def test_a_wait_across_a_reset_ends_without_moving_the_new_clock() -> None:
 
 
 def test_a_blocked_rest_wait_ends_at_a_reset() -> None:
-    with Emulator(speed=1) as emu:
-        emu.add_operation(NAME)
-        in_flight = threading.Event()
-        main = threading.current_thread()
-        # A paced wait catches the clock up with real time as it waits: a move from a serving thread says it blocks.
-        emu.clock.subscribe(lambda now: None if threading.current_thread() is main else in_flight.set())
+    with _real_time_emulator() as (emu, in_flight):
         answers: list[requests.Response] = []
         waiter = threading.Thread(target=lambda: answers.append(
             requests.post(f"{emu.url}/v1/{NAME}:wait", json={"timeout": "3600s"}, timeout=60)))

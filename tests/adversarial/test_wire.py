@@ -14,7 +14,7 @@ import select
 import socket
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from lro_emulator import Emulator
 from lro_emulator.rest.server import HttpServer  # internal: the server's limits are its constructor's arguments
 from lro_emulator.wire.validation import load_schemas  # internal: the schema every envelope is checked against
 
-from ..helpers import wall
+from ..helpers import until, wall
 
 #: Real seconds within which a refusal or a close that should come at once does come.
 BOUND_SECONDS = 5.0
@@ -106,11 +106,14 @@ def _handler_threads() -> set[threading.Thread]:
 CAP = 8
 
 
-def _until(condition: Any) -> None:
-    give_up = wall() + READ_TIMEOUT
-    while not condition():
-        assert wall() < give_up, "the server did not get there"
-        threading.Event().wait(0.005)  # another thread's progress; nothing else to wait on
+def _until(condition: Callable[[], bool]) -> None:
+    assert until(condition, READ_TIMEOUT), "the server did not get there"
+
+
+def _serves(server: HttpServer, name: str) -> None:
+    """The server answers a whole GET of ``name`` on a new connection."""
+    status, _, body = _answer(_exchange(server.port, _get(server.port, name, "Connection: close")))
+    assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", name)
 
 
 def test_a_connection_past_the_cap_of_busy_ones_is_answered_503_at_once_and_a_freed_slot_is_served_again(
@@ -148,8 +151,7 @@ def test_a_connection_past_the_cap_of_busy_ones_is_answered_503_at_once_and_a_fr
         # A client that gives up ends its held call, and its slot is free for the next connection.
         busy.pop().close()
         _until(lambda: server.open_connections < CAP)
-        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
-        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
+        _serves(server, op.name)
     finally:
         for connection in busy:
             connection.close()
@@ -170,9 +172,8 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
 
         # A client pool that never closes its connections (a leak, or many clients over a long session) does not
         # lock the next client out: the longest idle connection is closed, as an idle timeout would close it.
-        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
+        _serves(server, op.name)
 
-        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
         # One of them (the one whose handler went back to waiting first) was closed, without an answer to anything.
         closed, _, _ = select.select(idle, [], [], READ_TIMEOUT)
         assert len(closed) == 1
@@ -213,9 +214,8 @@ def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
             connection.sendall(partial)
         _until(lambda: server.open_connections == CAP)
 
-        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
+        _serves(server, op.name)
 
-        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
         assert not op.done  # no trickled cancel was served
     finally:
         for connection in slow:
@@ -237,9 +237,8 @@ def test_a_body_larger_than_any_the_emulator_takes_trickling_in_at_the_cap_makes
             assert connection.recv(65536).startswith(b"HTTP/1.1 400 Bad Request\r\n")
         _until(lambda: server.waiting_connections == CAP)
 
-        status, _, body = _answer(_exchange(server.port, _get(server.port, op.name, "Connection: close")))
+        _serves(server, op.name)
 
-        assert (status, json.loads(body)["name"]) == (b"HTTP/1.1 200 OK", op.name)
         assert not op.done
     finally:
         for connection in slow:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ..wire.addresses import is_loopback
 from ..wire.codes import Code
 from ..wire.errors import StatusError
+from .reading import shown
 
 __all__ = ["foreign_request"]
 
@@ -37,8 +38,8 @@ def foreign_request(environ: dict[str, Any]) -> StatusError | None:
     if origin is not None and not _local_origin(origin):
         return StatusError(
             Code.PERMISSION_DENIED,
-            f"requests with Origin {_shown(origin)} are refused: the emulator serves this machine's clients only, "
-            "and a web page elsewhere must not drive it; pages served from localhost are welcome",
+            f"requests with Origin {shown(origin, _SHOWN)} are refused: the emulator serves this machine's clients "
+            "only, and a web page elsewhere must not drive it; pages served from localhost are welcome",
             reason="FOREIGN_ORIGIN",
         )
     if environ.get("HTTP_SEC_FETCH_SITE", "").strip().lower() == "cross-site":  # localhost:3000 is same-site
@@ -54,9 +55,9 @@ def foreign_request(environ: dict[str, Any]) -> StatusError | None:
     if served and host is not None and not _served_host(host, environ.get("SERVER_PORT")):
         return StatusError(
             Code.PERMISSION_DENIED,
-            f"requests with Host {_shown(host)} are refused: the emulator listens on loopback only, so a request "
-            "for another name is a web page's (DNS rebinding); reach it as 127.0.0.1 or localhost at its port, or "
-            "serve it with --host set to the address other machines use",
+            f"requests with Host {shown(host, _SHOWN)} are refused: the emulator listens on loopback only, so a "
+            "request for another name is a web page's (DNS rebinding); reach it as 127.0.0.1 or localhost at its port, "
+            "or serve it with --host set to the address other machines use",
             reason="FOREIGN_HOST",
         )
     return None
@@ -76,7 +77,3 @@ def _served_host(host: str, served_port: str | None) -> bool:
         return False
     # No port: the client believes it reached port 80, which a page's name cannot make it believe of another port.
     return found["port"] is None or served_port is None or found["port"] == served_port
-
-
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")

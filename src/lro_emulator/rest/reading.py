@@ -23,7 +23,7 @@ from ..wire.routes import STANDARD_QUERY_PARAMETERS
 from ..wire.validation import SchemaViolation
 
 __all__ = ["BODY_KEY", "body_bytes", "control_body", "headers_of", "json_object", "path_keeping_encoded_slashes",
-           "read_body", "read_query"]
+           "read_body", "read_query", "shown"]
 
 _ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
 # Where a request's parsed JSON body is kept for the call log (the WSGI environ is per request).
@@ -58,6 +58,11 @@ def headers_of(environ: Mapping[str, Any]) -> dict[str, str]:
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = environ[key]
     return headers
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` quoted for an error message, its control characters escaped, and clipped if long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def body_bytes(request: Request) -> bytes:

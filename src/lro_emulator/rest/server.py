@@ -39,6 +39,7 @@ from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import LroEmulatorError, StatusError
 from .app import MAX_BODY_BYTES
+from .reading import shown
 
 __all__ = ["IDLE_TIMEOUT", "MAX_CONNECTIONS", "HttpServer"]
 
@@ -132,13 +133,13 @@ class _QuietHandler(WSGIRequestHandler):
                                  "GET /v1/operations HTTP/1.1")
             return False
         if len(words) != 3:
-            self.send_error(400, f"the request line {_shown(requestline)} is not a method, a target and an HTTP "
+            self.send_error(400, f"the request line {shown(requestline)} is not a method, a target and an HTTP "
                                  "version, such as GET /v1/operations HTTP/1.1")
             return False
         method, target, version = words
         numbers = _HTTP_VERSION.fullmatch(version)
         if numbers is None:
-            self.send_error(400, f"the request line ends in {_shown(version)}, which is not an HTTP version "
+            self.send_error(400, f"the request line ends in {shown(version)}, which is not an HTTP version "
                                  "such as HTTP/1.1")
             return False
         if numbers[1] != "1":
@@ -147,7 +148,7 @@ class _QuietHandler(WSGIRequestHandler):
             self.send_error(505, f"{version} is not spoken here: this server speaks HTTP/1.1 and HTTP/1.0{hint}")
             return False
         if not _TOKEN.fullmatch(method):
-            self.send_error(400, f"the method {_shown(method)} is not an HTTP method (a token, RFC 9110)")
+            self.send_error(400, f"the method {shown(method)} is not an HTTP method (a token, RFC 9110)")
             return False
         if method != method.upper():
             self.send_error(501, f"the method {method!r} is not implemented here: HTTP methods are case-sensitive, "
@@ -170,13 +171,13 @@ class _QuietHandler(WSGIRequestHandler):
             name, colon, _ = line.partition(b":")
             if b"\r" in line.rstrip(b"\r\n") or b"\x00" in line:
                 # A bare CR ends a line for some parsers (the one below among them) and not for others.
-                self.send_error(400, f"the header line {_shown(line.decode('iso-8859-1').rstrip())} holds a carriage "
+                self.send_error(400, f"the header line {shown(line.decode('iso-8859-1').rstrip())} holds a carriage "
                                      "return or a NUL; header values may not")
                 return False
             if not colon or not _TOKEN.fullmatch(name.decode("iso-8859-1")):
                 # RFC 9112 section 5: whitespace before the colon, or a line folded onto the one before, is
                 # refused; read otherwise, a Content-Length a proxy did not see would split the stream differently.
-                self.send_error(400, f"the header line {_shown(line.decode('iso-8859-1').rstrip())} is not a "
+                self.send_error(400, f"the header line {shown(line.decode('iso-8859-1').rstrip())} is not a "
                                      "name, a colon and a value (no whitespace before the colon, no folded lines)")
                 return False
             lines.append(line)
@@ -184,7 +185,7 @@ class _QuietHandler(WSGIRequestHandler):
         codings = self.headers.get_all("Transfer-Encoding") or []
         if codings and [coding.strip().lower() for coding in ",".join(codings).split(",")] != ["chunked"]:
             # Only chunked says where a body ends; with any other coding the next request's start would be a guess.
-            self.send_error(400, f"Transfer-Encoding {_shown(', '.join(codings))} is not read here: send a body "
+            self.send_error(400, f"Transfer-Encoding {shown(', '.join(codings))} is not read here: send a body "
                                  "with a Content-Length or with Transfer-Encoding: chunked alone")
             return False
         self.request_version = version
@@ -234,19 +235,19 @@ class _QuietHandler(WSGIRequestHandler):
         try:
             self.environ = environ = self.make_environ()
         except ValueError as error:  # a target werkzeug cannot split, such as http://[x/
-            self.send_error(400, f"the request target {_shown(self.path)} cannot be read: {error}")
+            self.send_error(400, f"the request target {shown(self.path)} cannot be read: {error}")
             return
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) > 1:
             # Even the same length twice (RFC 9112 lets a server take it): one request, one length.
-            self.send_error(400, f"Content-Length is given {len(lengths)} times ({', '.join(map(_shown, lengths))}); "
+            self.send_error(400, f"Content-Length is given {len(lengths)} times ({', '.join(map(shown, lengths))}); "
                                  "a request declares its length once")
             return
         declared = lengths[0].strip() if lengths else ""
         if lengths and not (declared.isascii() and declared.isdigit() and len(declared) <= _MAX_LENGTH_DIGITS):
             # Without a length, where this body ends and the next request starts is anyone's guess.
             self.send_error(400, f"Content-Length must be a decimal number of bytes (at most {_MAX_LENGTH_DIGITS} "
-                                 f"digits), got {_shown(declared)}")
+                                 f"digits), got {shown(declared)}")
             return
         environ["CONTENT_LENGTH"] = declared
         body = self._limit_body(environ)
@@ -484,11 +485,6 @@ def _error_answer(status: HTTPStatus, error: StatusError, head: list[str], *, bo
     lines = [f"HTTP/1.1 {status.value} {status.phrase}", *head, "Content-Type: application/json; charset=UTF-8",
              f"Content-Length: {len(payload)}", "Connection: close"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (payload if body else b"")
-
-
-def _shown(text: str, limit: int = 80) -> str:
-    """``text`` quoted for an error message, its control characters escaped, and clipped if long."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _default_max_connections() -> int:
