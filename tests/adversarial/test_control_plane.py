@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import grpc
 import pytest
 import requests
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from werkzeug.test import Client
 
 from lro_emulator import Emulator
@@ -210,5 +212,21 @@ def test_beyond_loopback_pages_elsewhere_are_not_told_apart() -> None:
 
 
 def test_grpc_binds_where_rest_binds() -> None:
-    with Emulator(host="localhost") as emu:
-        assert emu.grpc_target.startswith("localhost:")
+    # 127.0.0.2 is loopback too (Linux answers all of 127/8), and a server bound to it alone is not at 127.0.0.1.
+    try:
+        emu = Emulator(host="127.0.0.2").start()
+    except OSError:
+        pytest.skip("this machine does not answer 127.0.0.2")
+    try:
+        target = emu.grpc_target
+        port = target.rsplit(":", 1)[1]
+        request = operations_pb2.ListOperationsRequest(name="projects/p")
+        with grpc.insecure_channel(target) as there:
+            operations_pb2_grpc.OperationsStub(there).ListOperations(request, timeout=10)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as elsewhere, pytest.raises(grpc.RpcError) as missed:
+            operations_pb2_grpc.OperationsStub(elsewhere).ListOperations(request, timeout=2)
+    finally:
+        emu.stop()
+
+    assert target.startswith("127.0.0.2:")
+    assert missed.value.code() is grpc.StatusCode.UNAVAILABLE
