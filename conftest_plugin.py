@@ -8,13 +8,15 @@ with ``pytest -p lro_emulator.conftest_plugin``. It only wires: the emulator doe
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from lro_emulator import Emulator, Profile, Scenario, VirtualTime
+from lro_emulator import Emulator, Profile, Scenario, ScriptError, VirtualTime
+from lro_emulator.intercept import DEFAULT_PROJECT
 from lro_emulator.virtual_time import SeededRandom, TimeBackdrop
 from lro_emulator.wire.proto3_json import parse_timestamp
 
@@ -29,6 +31,9 @@ _OPTIONS = {
     "scenario": "a scenario file (YAML or JSON; relative to the test's file) or document to load; its profile "
                 "and start apply unless the marker gives its own, which must then agree",
     "auth": "require credentials: a bearer token, or a dict of token=, api_key=, forbidden= (default: none)",
+    "intercept": "answer for Google's hosts, so clients built with default endpoints and credentials reach the "
+                 "emulator: True for *.googleapis.com, or a list of host globs (default False)",
+    "project": "the project google.auth.default() returns while intercepting (default 'test-project')",
 }
 #: The title of the report section a failing test gets.
 REPORT_SECTION = "lro-emulator: operations, calls and faults"
@@ -85,7 +90,8 @@ def lro_emulator_server() -> Iterator[Emulator]:
 def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) -> Iterator[Emulator]:
     """A started `Emulator` with fresh state, under virtual time unless the marker says otherwise.
 
-    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed, grpc, scenario.
+    Options come from ``@pytest.mark.lro_emulator(...)``: start, profile, virtual_time, seed, grpc, scenario,
+    auth, intercept, project.
     The fixture is synchronous, so it serves ``async def`` tests under pytest-asyncio and anyio too;
     virtual time covers ``asyncio.sleep``.
     """
@@ -99,13 +105,15 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
         emulator.start_grpc()
     if scenario is not None:
         emulator.load_scenario(scenario)
+    interception = _interception(emulator, options)
     try:
         virtual = options.get("virtual_time", True)
         time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=request.config.stash[_BACKDROP]) if virtual
                         else SeededRandom(seed))
     except TypeError as error:
         raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
-    with time_context, emulator.bypass_proxies():
+    # The interception first: it imports the client libraries it patches, which must happen in real time.
+    with interception, emulator.bypass_proxies(), time_context:
         yield emulator
     # Problems recorded after the test body (during teardown) still fail the test's run.
     emulator.check()
@@ -135,6 +143,24 @@ def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenar
             raise pytest.UsageError(f"@pytest.mark.lro_emulator({option}={options[option]!r}) disagrees with the "
                                     f"scenario {scenario.source}, which says {value}; give one of them")
     return scenario
+
+
+def _interception(emulator: Emulator, options: dict[str, Any]) -> contextlib.AbstractContextManager[object]:
+    """The marker's interception (``intercept=True`` or host globs), or nothing."""
+    intercept = options.get("intercept", False)
+    if intercept is False or intercept is None:
+        if "project" in options:
+            raise pytest.UsageError("@pytest.mark.lro_emulator(project=...) names what google.auth.default() returns "
+                                    "while intercepting; add intercept=True")
+        return contextlib.nullcontext()
+    if intercept is not True and (isinstance(intercept, str) or not isinstance(intercept, (list, tuple))):
+        raise pytest.UsageError(f"@pytest.mark.lro_emulator(intercept=...) takes True or a list of host globs, "
+                                f"e.g. ['*.googleapis.com']; got {intercept!r}")
+    try:
+        return emulator.intercept(None if intercept is True else intercept,
+                                  project=options.get("project", DEFAULT_PROJECT))
+    except ScriptError as error:
+        raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
 
 
 def _require_auth(emulator: Emulator, auth: object) -> None:

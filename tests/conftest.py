@@ -5,6 +5,7 @@ Plain helpers are in ``helpers.py``: test modules import from there, never from 
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,3 +68,50 @@ def httplib2_http() -> Iterator[httplib2.Http]:
     transport = httplib2.Http()
     yield transport
     transport.close()
+
+
+#: The hosts a test guarded by `loopback_only` may reach.
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every host but the loopback fail fast (no test reaches Google); returns the hosts that were refused."""
+    refused: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name not in LOOPBACK:
+            refused.append(name)
+            raise socket.gaierror(socket.EAI_NONAME, f"this test may reach 127.0.0.1 only, not {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOOPBACK:
+            refused.append(address[0])
+            raise OSError(f"this test may reach 127.0.0.1 only, not {address[0]}")
+        real_connect(self, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return refused
+
+
+@pytest.fixture
+def no_google_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """A process with no Google credentials and no project configured, as on a fresh CI machine.
+
+    No ``GOOGLE_APPLICATION_CREDENTIALS``, an empty gcloud and Earth Engine configuration, and no probe of the GCE
+    metadata server (which would take seconds to time out off Google's cloud).
+    """
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT",
+                 "GOOGLE_CLOUD_QUOTA_PROJECT", "EE_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    # google-auth reads NO_GCE_CHECK when it is imported, long before this fixture: its module flag is set instead.
+    from google.auth.compute_engine import _metadata  # internal: the flag NO_GCE_CHECK sets at import
+
+    monkeypatch.setattr(_metadata, "_NO_GCE_CHECK", True)

@@ -9,10 +9,8 @@ other host fails fast, which ``ee.Initialize`` must (and does) survive.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import ee
 import ee.cli.utils
@@ -22,12 +20,11 @@ from lro_emulator import Emulator, OperationHandle
 
 from .helpers import WALL_GUARD_SECONDS, wall
 
-pytestmark = pytest.mark.lro_emulator(profile="earthengine")
+pytestmark = [pytest.mark.lro_emulator(profile="earthengine"), pytest.mark.usefixtures("loopback_only")]
 
 PROJECT = "my-project"
 PARENT = f"projects/{PROJECT}"
 METADATA_TYPE = "type.googleapis.com/google.earthengine.v1.OperationMetadata"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 HOUR = timedelta(hours=1)
 
 
@@ -62,31 +59,6 @@ def export_task(emu: Emulator, task_id: str, *, description: str = "export") -> 
         "progress": 1,
         "destinationUris": [f"https://drive.google.com/#folders/{task_id}"],
     })
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make every host but the loopback fail fast; returns the hosts that were refused."""
-    refused: list[str] = []
-    real_getaddrinfo = socket.getaddrinfo
-    real_connect = socket.socket.connect
-
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        name = host.decode() if isinstance(host, bytes) else host
-        if name is not None and name not in LOOPBACK:
-            refused.append(name)
-            raise socket.gaierror(socket.EAI_NONAME, f"this test may reach 127.0.0.1 only, not {name}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in LOOPBACK:
-            refused.append(address[0])
-            raise OSError(f"this test may reach 127.0.0.1 only, not {address[0]}")
-        real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return refused
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ Each module's layer is the folder it sits in, so a new module is checked the mom
 - ``wire/``: the wire contract (codes, errors, proto3 JSON, protobuf interop, profiles, routes, validation);
 - ``core/``: the emulated service, on top of the wire contract;
 - ``rest/`` and ``grpc/``: one transport each, on top of the core, never importing each other;
+- ``intercept/``: the client libraries' entry points redirected to the emulator, on top of the core (it is handed
+  the REST app and the gRPC target, and imports no transport);
 - the package's top level: the facade, virtual time, the command line and the pytest plugin.
 
 A module may import its own folder and the layers below it, nothing above. Imports made only for type
@@ -28,16 +30,17 @@ import lro_emulator
 
 PACKAGE = pathlib.Path(lro_emulator.__file__).parent
 #: The layers, lowest first; the top level is the last.
-LAYERS = ("wire", "core", "rest", "grpc", "")
+LAYERS = ("wire", "core", "rest", "grpc", "intercept", "")
 #: Which layers each layer may import (besides itself).
 BELOW = {"wire": set(), "core": {"wire"}, "rest": {"wire", "core"}, "grpc": {"wire", "core"},
-         "": {"wire", "core", "rest", "grpc"}}
+         "intercept": {"wire", "core"}, "": {"wire", "core", "rest", "grpc", "intercept"}}
 #: Libraries a layer must not import: the core and the wire contract are plain Python, and the transports keep apart.
 FORBIDDEN = {
     "wire": {"werkzeug", "grpc", "grpc_status", "pytest", "_pytest", "freezegun"},
     "core": {"werkzeug", "grpc", "grpc_status", "pytest", "_pytest", "freezegun"},
     "rest": {"grpc", "grpc_status", "pytest", "_pytest", "freezegun"},
     "grpc": {"werkzeug", "pytest", "_pytest", "freezegun"},
+    "intercept": {"werkzeug", "pytest", "_pytest", "freezegun"},
     "": set(),
 }
 

@@ -18,6 +18,7 @@ from .core.scenario import LoadedScenario, Scenario, ScenarioError, ScenarioProb
 from .core.starts import HttpRule, ParentOf, Script, Starter, StartRequest
 from .core.timeline import Transition
 from .emulator import DEFAULT_START, Emulator, WsgiApp
+from .intercept import Interception
 from .virtual_time import TimeBackdrop, VirtualTime
 from .wire.codes import Code
 from .wire.errors import EmulatorFailure, LroEmulatorError, NotServing, OperationNotFound, ScriptError, StatusError
@@ -56,6 +57,7 @@ __all__ = [
     "FaultBuilder",
     "FaultOnCall",
     "HttpRule",
+    "Interception",
     "LoadedScenario",
     "LroEmulatorError",
     "NotServing",

@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -14,12 +14,13 @@ from typing import Any
 from .core.auth import AuthPolicy
 from .core.calls import Call, CallList
 from .core.clock import Pacing, VirtualClock
-from .core.faults import Fault, FaultBuilder
+from .core.faults import Fault, FaultBuilder, refuse_connection_faults
 from .core.handle import OperationHandle, Payload
 from .core.report import describe
 from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
 from .core.state import EmulatorState
+from .intercept import DEFAULT_PROJECT, HostMatcher, Interception, Redirect
 from .proxies import bypassing_proxies
 from .rest.app import RestApp
 from .rest.control import ControlPlane
@@ -93,6 +94,7 @@ class Emulator:
         self._origin = self._clock.now()  # where the current state's clock started
         self._pacing = Pacing(self._clock, speed) if speed is not None or manual else None
         self._observers: list[Callable[[Call], None]] = []
+        self._in_process = False  # whether an interception answers REST calls in-process (no connection to fault)
         self._state = self._new_state(profile)
         self._state.calls.origin = self._origin
         self._control = ControlPlane(_ControlTarget(self), token=control_token)
@@ -170,8 +172,10 @@ class Emulator:
             self._state = state
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
-        return EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
-                             on_call=self._report, seed=seed, max_calls=self._max_calls)
+        state = EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
+                              on_call=self._report, seed=seed, max_calls=self._max_calls)
+        state.faults.in_process = self._in_process
+        return state
 
     def observe(self, observer: Callable[[Call], None]) -> None:
         """Call ``observer(call)`` for every request answered from now on, control-plane requests included.
@@ -252,6 +256,40 @@ class Emulator:
         addresses, and are restored after. The pytest fixture holds it for each test.
         """
         return bypassing_proxies([local_address(self._host), "127.0.0.1", "localhost", "::1"])
+
+    def intercept(self, hosts: Iterable[str] | None = None, *, project: str = DEFAULT_PROJECT) -> Interception:
+        """A context in which code that builds its clients the ordinary way reaches this emulator.
+
+        ``with emu.intercept(): ...``: requests to ``hosts`` (globs; ``*.googleapis.com`` by default) made through
+        requests or httplib2 are answered in-process by the REST app (no socket, same call log, faults and auth),
+        through aiohttp over the REST port, and channels ``grpc.secure_channel``/``grpc.aio.secure_channel`` open
+        to them go to the gRPC port (started on first use); ``google.auth.default()`` returns anonymous
+        credentials for ``project``. Other hosts are untouched, proxies are bypassed for the emulator, and leaving
+        the block restores every genuine function. Faults that need a connection (``hang``, ``reset``,
+        ``disconnect``) cannot act on an in-process call: scripting one for REST is a `ScriptError` meanwhile.
+        The pytest fixture does this with ``@pytest.mark.lro_emulator(intercept=True)``.
+        """
+        __tracebackhide__ = True
+        if not isinstance(project, str) or not project.strip():
+            raise ScriptError(f"project= is the project ID google.auth.default() returns, e.g. 'my-project'; "
+                              f"got {project!r}")
+        redirect = Redirect(self._app, lambda: self.url, self.start_grpc, HostMatcher(hosts), project)
+        return Interception(redirect, also=lambda: [self._intercepting(), self.bypass_proxies()])
+
+    @contextlib.contextmanager
+    def _intercepting(self) -> Iterator[None]:
+        """While inside, REST calls may be answered in-process: faults that need a connection are refused."""
+        __tracebackhide__ = True
+        self.start()
+        with self._clock.lock:  # against a reset or a load swapping the state meanwhile
+            state = self._current()
+            refuse_connection_faults(state.faults)
+            self._in_process = state.faults.in_process = True
+        try:
+            yield
+        finally:
+            with self._clock.lock:
+                self._in_process = self._state.faults.in_process = False
 
     @property
     def pacing(self) -> Pacing | None:

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,11 +141,17 @@ class FaultPlan:
 
     def __init__(self, seed: object = 0) -> None:
         self.seed = seed
+        #: Whether REST calls are answered in-process (an interception): then there is no connection for a fault
+        #: to drop or hold, and faults that need one are refused where they are scripted.
+        self.in_process = False
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
 
     def add(self, fault: Fault) -> Fault:
-        """Keep ``fault`` (numbered in order from 1)."""
+        """Keep ``fault`` (numbered in order from 1); a `ScriptError` if it needs a connection REST calls lack."""
+        __tracebackhide__ = True
+        if self.in_process:
+            refuse_connection_faults([fault])
         with self._lock:
             fault.number = len(self._faults) + 1
             self._faults.append(fault)
@@ -183,6 +189,22 @@ class FaultPlan:
 
     def __len__(self) -> int:
         return len(self._faults)
+
+
+#: The effects that act on the connection itself, which a call answered in-process does not have.
+CONNECTION_EFFECTS = frozenset({Effect.HANG, Effect.RESET, Effect.DISCONNECT})
+
+
+def refuse_connection_faults(faults: Iterable[Fault]) -> None:
+    """Raise `ScriptError` for the first fault that would drop or hold a REST connection: REST calls are being
+    answered in-process, where there is none."""
+    __tracebackhide__ = True
+    for fault in faults:
+        if fault.effect in CONNECTION_EFFECTS and fault.transport != "grpc":
+            raise ScriptError(f"{fault.effect.value}() acts on the connection, and REST calls are answered "
+                              "in-process while the emulator intercepts Google's hosts (there is no connection to "
+                              f"{'hold' if fault.effect is Effect.HANG else 'drop'}); aim it at transport='grpc', "
+                              "or test it over the socket: point the client at emu.url without intercepting")
 
 
 class FaultBuilder:

@@ -209,6 +209,7 @@ class Scenario:
 
         scratch = EmulatorState(clock=VirtualClock(state.clock.now()), profile=state.profile, schemas=state.schemas)
         scratch.typed = state.typed
+        scratch.faults.in_process = state.faults.in_process
         scratch.starts = state.starts.copy()  # so that a start declared twice is a fault here too
         problems = [
             (f"/operations/{index}/name", f"an operation named {spec['name']!r} already exists in the emulator")

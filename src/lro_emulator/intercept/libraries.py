@@ -1,0 +1,181 @@
+"""The client libraries' own entry points, redirected while an interception is active.
+
+Each function here patches one library through ``unittest.mock.patch.object`` on an `contextlib.ExitStack`, so
+that leaving the stack puts the genuine attribute back exactly (and removes one the library did not have). A
+library that is not installed is skipped: nothing can call it.
+
+- requests: ``Session.get_adapter`` hands out an adapter that calls the REST app in-process for matching URLs
+  (google-auth's ``AuthorizedSession``, api-core's REST transports and Earth Engine's client all send through it);
+- httplib2: ``Http.request`` answers matching URLs in-process (googleapiclient, ``google_auth_httplib2``);
+- aiohttp: ``ClientSession._request``, the one method every request method of a session calls, sends matching URLs
+  to the emulator's loopback address instead (building aiohttp's response objects without a connection is not
+  something aiohttp supports);
+- grpcio: ``grpc.secure_channel`` and ``grpc.aio.secure_channel`` open an insecure channel to the emulator's gRPC
+  port for matching targets (api-core's ``grpc_helpers`` and ``grpc_helpers_async`` open every channel so);
+- google-auth: ``google.auth.default`` returns `EmulatorCredentials` and the configured project.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+from ..wire.errors import ScriptError
+from .hosts import HostMatcher, grpc_host
+from .inprocess import WsgiApp, body_bytes, serve
+
+__all__ = ["Redirect", "patch_libraries"]
+
+
+class Redirect:
+    """Where intercepted traffic goes: the REST app (in-process), the REST URL, the gRPC target, the project."""
+
+    def __init__(self, app: WsgiApp, url: Callable[[], str], grpc_target: Callable[[], str], hosts: HostMatcher,
+                 project: str) -> None:
+        self.app = app
+        self.url = url
+        self.grpc_target = grpc_target
+        self.hosts = hosts
+        self.project = project
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def patch_libraries(stack: contextlib.ExitStack, redirect: Redirect) -> list[str]:
+    """Patch every installed client library on ``stack``; returns what was patched, as ``module.attribute``."""
+    patched: list[str] = []
+    for patcher in (_requests, _httplib2, _aiohttp, _grpc, _google_auth):
+        patched.extend(patcher(stack, redirect))
+    return patched
+
+
+#: The mark on every replacement: the libraries' own attributes say whether an interception is in force, so two
+#: cannot stack their patches (leaving them out of order would restore the wrong functions).
+_MARK = "_lro_emulator_interception"
+
+
+def _patch(stack: contextlib.ExitStack, owner: Any, attribute: str, new: Any, label: str) -> str:
+    __tracebackhide__ = True
+    if getattr(getattr(owner, attribute, None), _MARK, False):
+        raise ScriptError(f"another interception is already active in this process ({label} is patched): the "
+                          "patches are the process's, so one emulator intercepts at a time; leave it first")
+    setattr(new, _MARK, True)
+    stack.enter_context(mock.patch.object(owner, attribute, new))
+    return label
+
+
+def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    if _module("requests") is None:
+        return []
+    requests: Any = importlib.import_module("requests")
+    adapters = importlib.import_module("requests.adapters")
+    urllib3 = importlib.import_module("urllib3")
+    genuine = requests.Session.get_adapter
+
+    class InProcessAdapter(adapters.HTTPAdapter):  # type: ignore[misc, name-defined]
+        """Answers a request by calling the emulator's REST app; the response is built as requests builds any."""
+
+        def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
+                 cert: Any = None, proxies: Any = None) -> Any:
+            try:
+                answer = serve(redirect.app, request.method, request.url, request.headers, body_bytes(request.body))
+            except ConnectionResetError as error:
+                raise requests.exceptions.ConnectionError(error, request=request) from None
+            raw = urllib3.HTTPResponse(body=io.BytesIO(answer.body), headers=answer.headers, status=answer.status,
+                                       reason=answer.reason, preload_content=False, decode_content=False)
+            return self.build_response(request, raw)
+
+    adapter = InProcessAdapter()
+    stack.callback(adapter.close)
+
+    def get_adapter(session: Any, url: str) -> Any:
+        if redirect.hosts.url(url):
+            return adapter
+        return genuine(session, url)
+
+    return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter")]
+
+
+def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    httplib2 = _module("httplib2")
+    if httplib2 is None:
+        return []
+    genuine = httplib2.Http.request
+
+    def request(http: Any, uri: str, method: str = "GET", body: Any = None, headers: Any = None,
+                *args: Any, **kwargs: Any) -> Any:
+        if not redirect.hosts.url(uri):
+            return genuine(http, uri, method, body, headers, *args, **kwargs)
+        answer = serve(redirect.app, method, uri, dict(headers or {}), body_bytes(body))
+        info = {name.lower(): value for name, value in answer.headers}
+        info["status"] = str(answer.status)
+        response = httplib2.Response(info)
+        response.reason = answer.reason
+        return response, answer.body
+
+    return [_patch(stack, httplib2.Http, "request", request, "httplib2.Http.request")]
+
+
+def _aiohttp(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    aiohttp = _module("aiohttp")
+    if aiohttp is None:
+        return []
+    genuine = aiohttp.ClientSession._request
+
+    def _request(session: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
+        url = str(str_or_url)
+        if redirect.hosts.url(url):
+            target = aiohttp.client.URL(url)
+            str_or_url = aiohttp.client.URL(redirect.url()).with_path(target.raw_path, encoded=True) \
+                .with_query(target.raw_query_string)
+            kwargs.pop("ssl", None)  # a TLS setting for the real host; the emulator speaks plain HTTP on loopback
+        return genuine(session, method, str_or_url, *args, **kwargs)
+
+    return [_patch(stack, aiohttp.ClientSession, "_request", _request, "aiohttp.ClientSession._request")]
+
+
+def _grpc(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    grpc = _module("grpc")
+    if grpc is None:
+        return []
+    aio = importlib.import_module("grpc.aio")
+    genuine, genuine_aio = grpc.secure_channel, aio.secure_channel
+
+    def secure_channel(target: str, credentials: Any, options: Any = None, compression: Any = None) -> Any:
+        if not redirect.hosts.host(grpc_host(target)):
+            return genuine(target, credentials, options, compression)
+        return grpc.insecure_channel(redirect.grpc_target(), options, compression)
+
+    def aio_secure_channel(target: str, credentials: Any, options: Any = None, compression: Any = None,
+                           interceptors: Any = None) -> Any:
+        if not redirect.hosts.host(grpc_host(target)):
+            return genuine_aio(target, credentials, options, compression, interceptors)
+        return aio.insecure_channel(redirect.grpc_target(), options, compression, interceptors)
+
+    return [_patch(stack, grpc, "secure_channel", secure_channel, "grpc.secure_channel"),
+            _patch(stack, aio, "secure_channel", aio_secure_channel, "grpc.aio.secure_channel")]
+
+
+def _google_auth(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    auth = _module("google.auth")
+    if auth is None:
+        return []
+    from .credentials import emulator_credentials_class
+
+    credentials_class = emulator_credentials_class()
+
+    def default(scopes: Any = None, request: Any = None, quota_project_id: str | None = None,
+                default_scopes: Any = None) -> tuple[Any, str]:
+        return credentials_class(quota_project_id or redirect.project), redirect.project
+
+    return [_patch(stack, auth, "default", default, "google.auth.default")]
