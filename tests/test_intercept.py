@@ -1,0 +1,381 @@
+"""Interception: what is redirected and what is not, faults without a connection, and the genuine functions back.
+
+Real client libraries throughout (requests, httplib2, aiohttp through google-api-core's async REST transport,
+grpcio through google-api-core's Operations client); only the hosts they are aimed at are Google's.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import google.auth
+import grpc
+import grpc.aio
+import httplib2
+import pytest
+import requests
+from google.api_core import operations_v1
+from google.auth.aio.credentials import AnonymousCredentials as AsyncAnonymousCredentials
+from pytest_httpserver import HTTPServer
+
+from lro_emulator import Emulator, Interception, ScenarioError, ScriptError
+from lro_emulator.intercept.hosts import HostMatcher, grpc_host  # internal: host matching is checked directly
+
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
+VERTEX = "https://us-central1-aiplatform.googleapis.com"
+PARENT = "projects/p/locations/us-central1"
+
+#: The functions interception replaces, as this process had them before any test.
+GENUINE = {
+    "requests.Session.get_adapter": requests.Session.get_adapter,
+    "httplib2.Http.request": httplib2.Http.request,
+    "grpc.secure_channel": grpc.secure_channel,
+    "grpc.aio.secure_channel": grpc.aio.secure_channel,
+    "google.auth.default": google.auth.default,
+}
+
+
+def current() -> dict[str, Any]:
+    return {"requests.Session.get_adapter": requests.Session.get_adapter,
+            "httplib2.Http.request": httplib2.Http.request,
+            "grpc.secure_channel": grpc.secure_channel,
+            "grpc.aio.secure_channel": grpc.aio.secure_channel,
+            "google.auth.default": google.auth.default}
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(profile="vertex") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def connects(monkeypatch: pytest.MonkeyPatch, loopback_only: list[str]) -> list[Any]:
+    """Every socket connection the test opens (after the loopback guard let it through)."""
+    opened: list[Any] = []
+    guarded = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> None:
+        opened.append(address)
+        guarded(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return opened
+
+
+# -- what is redirected ---------------------------------------------------------------------------------
+
+
+def test_requests_to_google_are_answered_in_process_without_a_socket(emu: Emulator, connects: list[Any]) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        answer = requests.get(f"{VERTEX}/v1/{op.name}", timeout=5)
+
+    assert answer.status_code == 200
+    assert answer.json()["name"] == op.name
+    assert answer.headers["content-type"].startswith("application/json")
+    assert connects == []
+    (call,) = emu.calls
+    assert (call.rpc, call.transport, call.path) == ("GetOperation", "http", f"/v1/{op.name}")
+
+
+def test_an_error_in_process_is_the_aip_193_envelope(emu: Emulator) -> None:
+    with emu.intercept():
+        answer = requests.get(f"{VERTEX}/v1/{PARENT}/operations/missing", timeout=5)
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_httplib2_to_google_is_answered_in_process(emu: Emulator, connects: list[Any]) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        response, content = httplib2.Http().request(f"{VERTEX}/v1/{op.name}:cancel", "POST", body=b"{}",
+                                                    headers={"content-type": "application/json"})
+
+    assert (response.status, content) == (200, b"{}")
+    assert op.snapshot()["error"]["code"] == 1
+    assert connects == []
+
+
+def test_an_encoded_slash_stays_part_of_the_name_in_process(emu: Emulator) -> None:
+    emu.add_operation(f"{PARENT}/operations/a")
+
+    with emu.intercept():
+        answer = requests.get(f"{VERTEX}/v1/{PARENT}/operations%2Fa", timeout=5)
+
+    assert answer.status_code == 404
+
+
+def test_a_body_over_the_limit_is_refused_in_process_as_over_the_socket(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+    huge = {"data": b"x" * (2 << 20), "headers": {"content-type": "application/json"}, "timeout": 5}
+
+    over_the_socket = requests.post(f"{emu.url}/v1/{op.name}:cancel", **huge)
+    with emu.intercept():
+        in_process = requests.post(f"{VERTEX}/v1/{op.name}:cancel", **huge)
+
+    assert in_process.status_code == over_the_socket.status_code == 400
+    assert in_process.json()["error"]["message"] == "the request body is larger than 1048576 bytes"
+    assert not op.snapshot().get("done", False)
+
+
+def test_credentials_are_checked_in_process(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+    emu.require_auth(token="secret")
+
+    with emu.intercept():
+        refused = requests.get(f"{VERTEX}/v1/{op.name}", timeout=5)
+        allowed = requests.get(f"{VERTEX}/v1/{op.name}", headers={"Authorization": "Bearer secret"}, timeout=5)
+
+    assert refused.status_code == 401
+    assert allowed.status_code == 200
+
+
+def test_grpc_channels_to_google_go_to_the_emulator(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        channel = grpc.secure_channel("us-central1-aiplatform.googleapis.com:443", grpc.ssl_channel_credentials())
+        got = operations_v1.OperationsClient(channel).get_operation(op.name)
+        channel.close()
+
+    assert got.name == op.name
+    assert [call.transport for call in emu.calls] == ["grpc"]
+
+
+@pytest.mark.asyncio
+async def test_grpc_aio_channels_and_aiohttp_sessions_to_google_go_to_the_emulator(emu: Emulator) -> None:
+    from google.api_core.operations_v1.transports.rest_asyncio import AsyncOperationsRestTransport
+
+    op = emu.add_operation(parent=PARENT)
+    with emu.intercept():
+        channel = grpc.aio.secure_channel("aiplatform.googleapis.com:443", grpc.ssl_channel_credentials())
+        over_grpc = await operations_v1.OperationsAsyncClient(channel).get_operation(op.name)
+        await channel.close()
+        # google-api-core's async REST transport sends through aiohttp, to its default host.
+        transport = AsyncOperationsRestTransport(credentials=AsyncAnonymousCredentials())
+        rest = operations_v1.AsyncOperationsRestClient(transport=transport)
+        over_rest = await rest.get_operation(op.name)
+        await transport._session.close()  # the transport's own close() is not implemented
+
+    assert over_grpc.name == over_rest.name == op.name
+    assert [call.transport for call in emu.calls] == ["grpc", "http"]
+
+
+def test_google_auth_default_names_the_project_given(emu: Emulator) -> None:
+    with emu.intercept(project="billing-prod"):
+        credentials, project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+
+    assert project == "billing-prod"
+    assert credentials.valid
+    credentials.refresh(None)  # what Earth Engine does to check them: no network, no error
+
+
+# -- what is not -----------------------------------------------------------------------------------------
+
+
+def test_other_hosts_are_untouched(emu: Emulator, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/elsewhere").respond_with_json({"served": "by its own server"})
+
+    with emu.intercept():
+        answer = requests.get(httpserver.url_for("/elsewhere"), timeout=5)
+        response, content = httplib2.Http().request(httpserver.url_for("/elsewhere"))
+
+    assert answer.json() == json.loads(content) == {"served": "by its own server"}
+    assert response.status == 200
+    assert len(emu.calls) == 0
+
+
+def test_only_the_hosts_given_are_answered(emu: Emulator, loopback_only: list[str]) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept(hosts=["api.example.test"]):
+        served = requests.get(f"https://API.example.test/v1/{op.name}", timeout=5)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{VERTEX}/v1/{op.name}", timeout=5)
+
+    assert served.status_code == 200
+    assert "us-central1-aiplatform.googleapis.com" in loopback_only
+
+
+@pytest.mark.parametrize(("hosts", "wrong"), [
+    ("*.googleapis.com", "a list of host globs"),
+    (["https://aiplatform.googleapis.com"], "no scheme, port or path"),
+    (["aiplatform.googleapis.com:443"], "no scheme, port or path"),
+    ([], "at least one host glob"),
+])
+def test_host_globs_that_cannot_match_a_host_are_refused(emu: Emulator, hosts: Any, wrong: str) -> None:
+    with pytest.raises(ScriptError, match=wrong):
+        emu.intercept(hosts=hosts)
+
+
+@pytest.mark.parametrize(("target", "host"), [
+    ("aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
+    ("aiplatform.googleapis.com", "aiplatform.googleapis.com"),
+    ("dns:///aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
+    ("dns://8.8.8.8/aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
+    ("[::1]:443", "::1"),
+    ("unix:/tmp/socket", None),
+    ("ipv4:10.0.0.1:443", None),
+])
+def test_grpc_targets_name_their_host(target: str, host: str | None) -> None:
+    assert grpc_host(target) == host
+
+
+def test_host_globs_match_whole_names_without_case() -> None:
+    hosts = HostMatcher(None)
+
+    assert hosts.url("https://AIPLATFORM.googleapis.com./v1/x")
+    assert hosts.url("https://us-central1-aiplatform.googleapis.com:443/v1/x")
+    assert not hosts.url("https://googleapis.com.evil.test/v1/x")
+    assert not hosts.url("https://example.test/?next=x.googleapis.com")
+    assert not hosts.url("http://[::1/")
+
+
+# -- faults that need a connection ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("effect", ["reset", "disconnect", "hang"])
+def test_a_fault_that_needs_a_connection_is_refused_while_intercepting(emu: Emulator, effect: str) -> None:
+    with emu.intercept(), pytest.raises(ScriptError, match=r"emu\.url"):
+        getattr(emu.fault(rpc="GetOperation"), effect)()
+
+    assert emu.faults == []
+    with emu.intercept(), pytest.raises(ScriptError, match=r"acts on the connection"):
+        emu.fault(rpc="GetOperation", transport="http").reset()
+    getattr(emu.fault(rpc="GetOperation"), effect)()  # after the interception, over the socket, it is fine
+    assert len(emu.faults) == 1
+
+
+def test_a_connection_fault_aimed_at_grpc_and_other_faults_work_in_process(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        emu.fault(rpc="GetOperation", transport="grpc").reset()
+        emu.fault(rpc="GetOperation", first=1).error("UNAVAILABLE", "try again")
+        first = requests.get(f"{VERTEX}/v1/{op.name}", timeout=5)
+        second = requests.get(f"{VERTEX}/v1/{op.name}", timeout=5)
+
+    assert (first.status_code, first.json()["error"]["message"]) == (503, "try again")
+    assert second.status_code == 200
+
+
+def test_a_connection_fault_scripted_before_intercepting_refuses_the_interception(emu: Emulator) -> None:
+    emu.fault(rpc="GetOperation").disconnect()
+
+    with pytest.raises(ScriptError, match=r"disconnect\(\)"), emu.intercept():
+        pass  # pragma: no cover - never entered
+
+    assert current() == GENUINE
+
+
+def test_a_scenario_with_a_connection_fault_loads_nothing_while_intercepting(emu: Emulator) -> None:
+    with emu.intercept(), pytest.raises(ScenarioError, match=r"/faults/0"):
+        emu.load_scenario({"operations": [{"name": f"{PARENT}/operations/x"}], "faults": [{"reset": {}}]})
+
+    assert emu.operations == []
+
+
+def test_a_reset_keeps_faults_refused_while_intercepting(emu: Emulator) -> None:
+    with emu.intercept():
+        emu.reset()
+        with pytest.raises(ScriptError):
+            emu.fault().hang()
+
+
+# -- lifting -------------------------------------------------------------------------------------------------
+
+
+def test_leaving_restores_the_genuine_functions_even_after_an_error(emu: Emulator) -> None:
+    interception = emu.intercept()
+    seen: dict[str, Any] = {}
+
+    def fails() -> None:
+        with interception:
+            seen.update(current())
+            raise RuntimeError("the block failed")
+
+    with pytest.raises(RuntimeError):
+        fails()
+
+    assert all(seen[name] is not genuine for name, genuine in GENUINE.items())
+    assert set(interception.patched) >= set(GENUINE)
+
+    assert current() == GENUINE
+    with interception:  # and it can be entered again
+        assert google.auth.default()[1] == "test-project"
+    assert current() == GENUINE
+
+
+def test_one_interception_at_a_time(emu: Emulator) -> None:
+    with Emulator() as other, emu.intercept():
+        with pytest.raises(ScriptError, match="already active"), other.intercept():
+            pass  # pragma: no cover - never entered
+        assert google.auth.default()[1] == "test-project"  # the first one still stands
+    assert current() == GENUINE
+
+
+def test_concurrent_clients_are_all_answered_in_process(emu: Emulator) -> None:
+    ops = [emu.add_operation(parent=PARENT) for _ in range(8)]
+    answers: dict[str, int] = {}
+
+    def poll(name: str) -> None:
+        with requests.Session() as session:
+            for _ in range(25):
+                answers[name] = session.get(f"{VERTEX}/v1/{name}", timeout=5).status_code
+
+    with emu.intercept():
+        threads = [threading.Thread(target=poll, args=(op.name,)) for op in ops]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+    assert answers == {op.name: 200 for op in ops}
+    assert len(emu.calls) == 8 * 25
+
+
+def test_the_fixture_lifts_interception_after_each_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import google.auth, grpc, requests
+        import pytest
+
+        GENUINE = (requests.Session.get_adapter, grpc.secure_channel, google.auth.default)
+
+        @pytest.mark.lro_emulator(intercept=True, project="p1")
+        def test_intercepts(lro_emulator):
+            assert google.auth.default()[1] == "p1"
+            assert (requests.Session.get_adapter, grpc.secure_channel, google.auth.default) != GENUINE
+
+        @pytest.mark.lro_emulator(intercept=True)
+        def test_fails_inside(lro_emulator):
+            raise AssertionError("a failing test still lifts it")
+
+        def test_after(lro_emulator):
+            assert (requests.Session.get_adapter, grpc.secure_channel, google.auth.default) == GENUINE
+
+        @pytest.mark.lro_emulator(project="p2")
+        def test_project_without_intercept(lro_emulator):
+            pass
+    """)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*project=...) names what google.auth.default() returns while intercepting*"])
+
+
+def test_interception_says_what_it_answers_for(emu: Emulator) -> None:
+    interception = emu.intercept(hosts=["*.example.test"], project="p")
+
+    assert isinstance(interception, Interception)
+    assert (interception.hosts, interception.project) == (("*.example.test",), "p")
+    assert repr(interception) == "<Interception inactive hosts=['*.example.test'] project='p'>"
