@@ -21,6 +21,11 @@ Absolute numbers vary between machines; the ratios are what we compare. Targets:
 5. Scale: full pagination (page size 1000) through 1k, 10k and 100k operations, with and without a
    filter. Target: linear growth (each 10x more operations costs about 10x, under 15x); the time to add
    them and the memory per stored operation are reported.
+6. Zero-change testing: the REST hour of benchmark 3, four ways interleaved: a client that names no endpoint,
+   answered in-process through ``emu.intercept()``; the same client pointed at ``emu.url`` over loopback; at a
+   do-nothing WSGI app on the same keep-alive server, answering the same bytes on the same virtual clock; and
+   the `responses` library answering them. Targets: in-process at most 0.55x the socket and below 1.0x
+   responses; the socket at most 1.15x the do-nothing stub.
 
 Contenders are measured in interleaved rounds (A B C A B C ...) and the best round counts. Every answer
 is checked (status and bytes), and the client counts the TCP connections it had to open: a server that
@@ -47,6 +52,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -572,12 +578,129 @@ def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> No
 
 # -- the table ---------------------------------------------------------------------------------------
 
+
+# -- 6. zero-change testing: the same REST virtual hour four ways ------------------------------------
+
+ZERO_CHANGE_NAME = "projects/p/locations/l/operations/op-1"
+#: api-core's Operations REST transport's own default host: the client names no endpoint of its own.
+GOOGLE_HOST = "longrunning.googleapis.com"
+
+
+def canned_operation(done: bool) -> bytes:
+    """What a stub answers for the hour-long operation: running, then done with a Workflow."""
+    document: dict[str, Any] = {"name": ZERO_CHANGE_NAME, "metadata": METADATA}
+    if done:
+        document.update(done=True, response={"@type": "type.googleapis.com/google.cloud.workflows.v1.Workflow",
+                                             "name": "w"})
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def hour_wait(client: Any, clock: Any) -> tuple[float, int]:
+    """Wall time of api-core's default polling waiting out the hour-long operation, and the polls it took."""
+    polls = [0]
+    get = client.get_operation
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        polls[0] += 1
+        return get(*args, **kwargs)
+
+    started = freezegun.api.real_perf_counter()
+    with VirtualTime(clock, seed=0):
+        client.get_operation = counted
+        first = client.get_operation(ZERO_CHANGE_NAME)
+        future = operation.from_gapic(first, client, workflows.Workflow)
+        result = future.result(timeout=3 * 3600)
+    check(result.name == "w", result)
+    return freezegun.api.real_perf_counter() - started, polls[0]
+
+
+def bench_zero_change(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    import responses  # the alternative compared: library-level interception of requests
+
+    from lro_emulator import DEFAULT_START, VirtualClock
+
+    duration = sizes.hour_seconds
+    polls: dict[str, int] = {}
+    with Emulator() as emu, emu.bypass_proxies():
+        clocks = [VirtualClock(DEFAULT_START)]  # the stubs' clock: a fresh one for each run
+        deadline = clocks[0].now() + timedelta(seconds=duration)
+        running, done = canned_operation(False), canned_operation(True)
+
+        def stub(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            body = done if clocks[0].now() >= deadline else running
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        stub_server = HttpServer(stub, "127.0.0.1", 0)
+        stub_server.start()
+
+        def client(host: str | None) -> Any:
+            transport = (OperationsRestTransport(host=host, credentials=AnonymousCredentials()) if host
+                         else OperationsRestTransport(credentials=AnonymousCredentials()))
+            return operations_v1.AbstractOperationsClient(transport=transport)
+
+        def emulator_run(label: str, intercept: bool) -> Callable[[], float]:
+            def run() -> float:
+                emu.reset()
+                emu.add_operation(ZERO_CHANGE_NAME, METADATA).succeed(workflows.Workflow(name="w"), at=duration)
+                with emu.intercept() if intercept else contextlib.nullcontext():
+                    seconds, polls[label] = hour_wait(client(None if intercept else emu.url), emu.clock)
+                return seconds
+            return run
+
+        def stub_run() -> float:
+            clocks[0] = VirtualClock(DEFAULT_START)
+            seconds, polls["stub"] = hour_wait(client(stub_server.url), clocks[0])
+            return seconds
+
+        def responses_run() -> float:
+            clocks[0] = VirtualClock(DEFAULT_START)
+
+            def answer(request: Any) -> tuple[int, dict[str, str], bytes]:
+                return 200, {"Content-Type": "application/json"}, done if clocks[0].now() >= deadline else running
+
+            with responses.RequestsMock() as mock:
+                mock.add_callback(responses.GET, f"https://{GOOGLE_HOST}/v1/{ZERO_CHANGE_NAME}", callback=answer)
+                seconds, polls["responses"] = hour_wait(client(None), clocks[0])
+            return seconds
+
+        try:
+            contenders = {"in-process": emulator_run("in-process", True), "socket": emulator_run("socket", False),
+                          "stub": stub_run, "responses": responses_run}
+            if emulator_only:
+                contenders = {"in-process": contenders["in-process"], "socket": contenders["socket"]}
+            # At least two rounds: the first pays for warming up (imports, the first connection, caches).
+            rounds = max(2, sizes.hour_runs)
+            best = interleaved(contenders, rounds)
+        finally:
+            stub_server.stop()
+    check(len(set(polls.values())) == 1, polls)  # the same polls every way: the same work was timed
+    if emulator_only:
+        return
+    virtual = "1 h" if duration == 3600 else f"{duration / 60:g} min"
+    count = next(iter(polls.values()))
+    for label, target, limit, against in (("in-process", "<= 0.55x socket", 0.55, "socket"),
+                                          ("in-process", "< 1.00x responses", 1.0, "responses"),
+                                          ("socket", "<= 1.15x stub", 1.15, "stub")):
+        ratio = best[label] / best[against]
+        ok = ratio < limit if limit == 1.0 else ratio <= limit
+        report.rows.append(Row(6, f"{virtual} virtual over REST, {label} vs {against}",
+                               f"{best[label]:.3f} s vs {best[against]:.3f} s, {count} polls",
+                               ratio_text(ratio), target, ok))
+    report.notes.append("6: api-core's REST Operations client waits out the same operation with its default "
+                        "polling under VirtualTime: in-process through emu.intercept() (no endpoint named), over "
+                        "loopback to emu.url, to a do-nothing WSGI app on the same keep-alive server, and to "
+                        f"responses answering the same bytes; best of {rounds} interleaved rounds; "
+                        "ratio = wall time / the other's")
+
+
 BENCHMARKS: dict[int, tuple[str, Callable[[Sizes, Report, bool], None]]] = {
     1: ("GET throughput", bench_get),
     2: ("gRPC GetOperation", bench_grpc),
     3: ("one virtual hour", bench_hour),
     4: ("fixture cost", bench_fixture),
     5: ("scale", bench_scale),
+    6: ("zero-change REST hour", bench_zero_change),
 }
 
 
@@ -631,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and loops: a few seconds in all")
     parser.add_argument("--only", type=parse_only, default=list(BENCHMARKS), metavar="N[,N]",
-                        help="run only these benchmarks (1-5)")
+                        help="run only these benchmarks (1-6)")
     parser.add_argument("--profile", type=int, choices=list(BENCHMARKS), metavar="N",
                         help="profile benchmark N's emulator side and print the frames with the most own time")
     parser.add_argument("--emulator-only", action="store_true", help=argparse.SUPPRESS)

@@ -33,6 +33,7 @@ PARENT = "projects/p/locations/us-central1"
 #: The functions interception replaces, as this process had them before any test.
 GENUINE = {
     "requests.Session.get_adapter": requests.Session.get_adapter,
+    "requests.Session.merge_environment_settings": requests.Session.merge_environment_settings,
     "httplib2.Http.request": httplib2.Http.request,
     "grpc.secure_channel": grpc.secure_channel,
     "grpc.aio.secure_channel": grpc.aio.secure_channel,
@@ -42,6 +43,7 @@ GENUINE = {
 
 def current() -> dict[str, Any]:
     return {"requests.Session.get_adapter": requests.Session.get_adapter,
+            "requests.Session.merge_environment_settings": requests.Session.merge_environment_settings,
             "httplib2.Http.request": httplib2.Http.request,
             "grpc.secure_channel": grpc.secure_channel,
             "grpc.aio.secure_channel": grpc.aio.secure_channel,

@@ -5,7 +5,8 @@ that leaving the stack puts the genuine attribute back exactly (and removes one 
 library that is not installed is skipped: nothing can call it.
 
 - requests: ``Session.get_adapter`` hands out an adapter that calls the REST app in-process for matching URLs
-  (google-auth's ``AuthorizedSession``, api-core's REST transports and Earth Engine's client all send through it);
+  (google-auth's ``AuthorizedSession``, api-core's REST transports and Earth Engine's client all send through it),
+  and ``Session.merge_environment_settings`` skips the proxy and CA settings, which no in-process call uses;
 - httplib2: ``Http.request`` answers matching URLs in-process (googleapiclient, ``google_auth_httplib2``);
 - aiohttp: ``ClientSession._request``, the one method every request method of a session calls, sends matching URLs
   to the emulator's loopback address instead (building aiohttp's response objects without a connection is not
@@ -79,11 +80,14 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
         return []
     requests: Any = importlib.import_module("requests")
     adapters = importlib.import_module("requests.adapters")
-    urllib3 = importlib.import_module("urllib3")
+    structures = importlib.import_module("requests.structures")
+    utils = importlib.import_module("requests.utils")
     genuine = requests.Session.get_adapter
 
-    class InProcessAdapter(adapters.HTTPAdapter):  # type: ignore[misc, name-defined]
-        """Answers a request by calling the emulator's REST app; the response is built as requests builds any."""
+    class InProcessAdapter(adapters.BaseAdapter):  # type: ignore[misc, name-defined]
+        """Answers a request by calling the emulator's REST app; the response is filled in as requests' own
+        ``HTTPAdapter.build_response`` fills it, its body a file over the answer's bytes (no urllib3 response:
+        building one cost more than the emulator's handling of the request)."""
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
                  cert: Any = None, proxies: Any = None) -> Any:
@@ -91,9 +95,19 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
                 answer = serve(redirect.app, request.method, request.url, request.headers, body_bytes(request.body))
             except ConnectionResetError as error:
                 raise requests.exceptions.ConnectionError(error, request=request) from None
-            raw = urllib3.HTTPResponse(body=io.BytesIO(answer.body), headers=answer.headers, status=answer.status,
-                                       reason=answer.reason, preload_content=False, decode_content=False)
-            return self.build_response(request, raw)
+            response = requests.Response()
+            response.status_code = answer.status
+            response.reason = answer.reason
+            response.headers = structures.CaseInsensitiveDict(answer.headers)
+            response.encoding = utils.get_encoding_from_headers(response.headers)
+            response.raw = io.BytesIO(answer.body)
+            response.url = request.url
+            response.request = request
+            response.connection = self
+            return response
+
+        def close(self) -> None:
+            """Nothing to close: no connection was opened."""
 
     adapter = InProcessAdapter()
     stack.callback(adapter.close)
@@ -103,7 +117,20 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
             return adapter
         return genuine(session, url)
 
-    return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter")]
+    genuine_settings = requests.Session.merge_environment_settings
+
+    def merge_environment_settings(session: Any, url: str, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        # An in-process call goes through no proxy and no TLS: the environment's proxy and CA settings do not
+        # apply, and reading them (two scans of os.environ) was a quarter of an in-process poll's time.
+        if redirect.hosts.url(url):
+            return {"proxies": {}, "stream": session.stream if stream is None else stream, "verify": False,
+                    "cert": None}
+        return genuine_settings(session, url, proxies, stream, verify, cert)
+
+    return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter"),
+            _patch(stack, requests.Session, "merge_environment_settings", merge_environment_settings,
+                   "requests.Session.merge_environment_settings")]
 
 
 def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
