@@ -126,7 +126,8 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
         if redirect.hosts.url(url):
             return {"proxies": {}, "stream": session.stream if stream is None else stream, "verify": False,
                     "cert": None}
-        return genuine_settings(session, url, proxies, stream, verify, cert)
+        settings: dict[str, Any] = genuine_settings(session, url, proxies, stream, verify, cert)
+        return settings
 
     return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter"),
             _patch(stack, requests.Session, "merge_environment_settings", merge_environment_settings,
