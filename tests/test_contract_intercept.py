@@ -60,6 +60,12 @@ def vertex_operations(name: str) -> tuple[list[str], dict[str, Any]]:
     return [op["name"] for op in listed.get("operations", [])], operations.get(name=name).execute()
 
 
+def vertex_operation_from_fetched_document(name: str) -> dict[str, Any]:
+    """The same service built from the discovery document fetched from Google rather than the one shipped."""
+    service = discovery.build("aiplatform", "v1", static_discovery=False)
+    return service.projects().locations().operations().get(name=name).execute()
+
+
 def export_and_wait(task_id: str) -> None:
     ee.Initialize()
     ee.cli.utils.wait_for_task(task_id, timeout=2 * HOUR, log_progress=False)
@@ -131,6 +137,17 @@ def test_googleapiclient_build_with_defaults_lists_and_gets_operations(lro_emula
     assert names == [op.name]
     assert (got["name"], got.get("done", False)) == (op.name, False)
     assert [call.rpc for call in lro_emulator.calls] == ["ListOperations", "GetOperation"]
+
+
+@pytest.mark.lro_emulator(profile="vertex")
+def test_googleapiclient_build_fetching_its_document_gets_the_emulators(lro_emulator: Emulator) -> None:
+    op = lro_emulator.add_operation(parent=PARENT)
+
+    got = vertex_operation_from_fetched_document(op.name)
+
+    assert got["name"] == op.name
+    document, get = lro_emulator.calls
+    assert (document.rpc, get.rpc) == ("GetDiscoveryDocument", "GetOperation")
 
 
 @pytest.mark.lro_emulator(profile="earthengine", project="my-project")
