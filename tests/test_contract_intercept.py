@@ -9,6 +9,7 @@ async clients, googleapiclient's ``build()``, Earth Engine's ``ee.Initialize()``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import ee
@@ -23,8 +24,7 @@ from lro_emulator import Emulator, OperationHandle, StartRequest
 
 from .helpers import WALL_GUARD_SECONDS, wall
 
-pytestmark = [pytest.mark.lro_emulator(intercept=True), pytest.mark.usefixtures("no_google_credentials",
-                                                                                  "loopback_only")]
+pytestmark = [pytest.mark.lro_emulator(intercept=True), pytest.mark.usefixtures("no_google_credentials")]
 
 HOUR = 3600
 PARENT = "projects/my-project/locations/us-central1"
@@ -73,6 +73,14 @@ def export_and_wait(task_id: str) -> None:
 
 def current_project() -> str | None:
     return google.auth.default()[1]
+
+
+@pytest.fixture(autouse=True)
+def nothing_leaves(loopback_only: list[str]) -> Iterator[None]:
+    """After each test: no host beyond the loopback was looked up or connected to (Earth Engine's catalogue of
+    deprecated assets, on storage.googleapis.com, is refused by the interception itself, before any lookup)."""
+    yield
+    assert loopback_only == []
 
 
 # -- the tests -------------------------------------------------------------------------------------------

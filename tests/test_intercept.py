@@ -6,8 +6,10 @@ grpcio through google-api-core's Operations client); only the hosts they are aim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +26,8 @@ from pytest_httpserver import HTTPServer
 
 from lro_emulator import Emulator, Interception, ScenarioError, ScriptError
 from lro_emulator.intercept.hosts import HostMatcher, grpc_host  # internal: host matching is checked directly
+
+from .helpers import WALL_GUARD_SECONDS, wall
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -225,6 +229,8 @@ def test_host_globs_that_cannot_match_a_host_are_refused(emu: Emulator, hosts: A
     ("dns:///aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
     ("dns://8.8.8.8/aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
     ("[::1]:443", "::1"),
+    ("google-c2p:///aiplatform.googleapis.com", "aiplatform.googleapis.com"),
+    ("passthrough:///aiplatform.googleapis.com:443", "aiplatform.googleapis.com"),
     ("unix:/tmp/socket", None),
     ("ipv4:10.0.0.1:443", None),
 ])
@@ -381,3 +387,140 @@ def test_interception_says_what_it_answers_for(emu: Emulator) -> None:
     assert isinstance(interception, Interception)
     assert (interception.hosts, interception.project) == (("*.example.test",), "p")
     assert repr(interception) == "<Interception inactive hosts=['*.example.test'] project='p'>"
+
+
+# -- what an adversarial run found ---------------------------------------------------------------------------
+
+
+def test_a_body_sent_in_chunks_reaches_the_app_whole(emu: Emulator) -> None:
+    starter = emu.on_start(http="POST /v1/{parent=projects/*/locations/*}/widgets", body="widget",
+                           script=lambda op, request: None)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"displayName": '
+        yield b'"w"}'
+
+    with emu.intercept():
+        answer = requests.post(f"{VERTEX}/v1/{PARENT}/widgets", data=chunks(), timeout=5,
+                               headers={"content-type": "application/json"})
+        huge = requests.post(f"{VERTEX}/v1/{PARENT}/widgets", data=iter([b"x" * (2 << 20)]), timeout=5,
+                             headers={"content-type": "application/json"})
+
+    assert answer.status_code == 200
+    assert starter.requests[0].message == {"parent": PARENT, "widget": {"displayName": "w"}}
+    assert huge.status_code == 400
+    assert len(starter.requests) == 1
+
+
+def test_a_head_request_in_process_answers_without_a_body(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        answer = requests.head(f"{VERTEX}/v1/{op.name}", timeout=5)
+
+    assert (answer.status_code, answer.content) == (404, b"")
+
+
+def test_httplib2_with_a_non_ascii_query_is_answered_as_over_the_socket(emu: Emulator) -> None:
+    url = f"/v1/{PARENT}/operations?filter=name%3D%22%C3%A9%22"
+    socket_client = httplib2.Http()
+    over_the_socket, _ = socket_client.request(f"{emu.url}{url}")
+    socket_client.close()
+
+    with emu.intercept():
+        in_process, content = httplib2.Http().request(f"{VERTEX}/v1/{PARENT}/operations?filter=name=\"é\"")
+
+    assert in_process.status == over_the_socket.status == 200
+    assert json.loads(content) == {}
+
+
+def test_header_names_and_values_given_as_bytes_are_read_as_text(emu: Emulator) -> None:
+    op = emu.add_operation(parent=PARENT)
+
+    with emu.intercept():
+        by_requests = requests.post(f"{VERTEX}/v1/{op.name}:cancel", data=b"{}", timeout=5,
+                                    headers={"Content-Type": b"application/json"})
+        by_httplib2, _ = httplib2.Http().request(f"{VERTEX}/v1/{op.name}:cancel", "POST", body=b"{}",
+                                                 headers={b"content-type": b"application/json"})
+
+    assert (by_requests.status_code, by_httplib2.status) == (200, 200)
+
+
+def test_hosts_reached_through_a_library_that_is_not_redirected_are_refused_not_reached(
+    emu: Emulator, loopback_only: list[str]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    with emu.intercept(), pytest.raises(urllib.error.URLError, match="lro-emulator intercepts"):
+        urllib.request.urlopen("https://storage.googleapis.com/bucket/object", timeout=5)
+
+    assert loopback_only == []  # no lookup of the name went out
+    assert urllib.request.urlopen  # and the genuine resolver is back afterwards
+    assert socket.getaddrinfo("localhost", 80)
+
+
+@pytest.mark.asyncio
+async def test_aiohttp_sessions_with_a_base_url_and_their_own_host_header_are_redirected(emu: Emulator) -> None:
+    import aiohttp
+
+    op = emu.add_operation(parent=PARENT)
+    with emu.intercept():
+        async with aiohttp.ClientSession(base_url="https://aiplatform.googleapis.com") as session:
+            async with session.get(f"/v1/{op.name}") as relative:
+                by_base = await relative.json()
+            async with session.get(f"https://aiplatform.googleapis.com/v1/{op.name}",
+                                   headers={"Host": "aiplatform.googleapis.com"}) as hosted:
+                by_host = (hosted.status, await hosted.json())
+
+    assert by_base["name"] == op.name
+    assert by_host == (200, by_base)
+
+
+def test_an_in_process_call_on_a_paced_emulator_keeps_the_clients_timeout() -> None:
+    with Emulator(profile="vertex", speed=1) as emu:
+        op = emu.add_operation(parent=PARENT)
+        emu.fault(rpc="GetOperation").delay(30)
+        started = wall()
+        with emu.intercept(), pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(f"{VERTEX}/v1/{op.name}", timeout=0.2)
+        with emu.intercept(), pytest.raises(requests.exceptions.ReadTimeout):
+            requests.post(f"{VERTEX}/v1/{op.name}:wait", json={}, params={"timeout": "30s"}, timeout=0.2)
+
+    assert wall() - started < WALL_GUARD_SECONDS
+
+
+def test_interceptions_entered_from_two_threads_at_once_leave_the_genuine_functions(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "getswitchinterval", sys.getswitchinterval)  # restored by the monkeypatch's undo
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: where a race is, it shows
+    monkeypatch.setattr(sys, "setswitchinterval", sys.setswitchinterval)
+    lost: list[int] = []
+    with Emulator() as other:
+        for trial in range(1000):
+            interceptions = [emu.intercept(), other.intercept()]
+            entered = [False, False]
+            barrier = threading.Barrier(2)
+
+            def enter(index: int, interceptions: list[Interception] = interceptions,
+                      entered: list[bool] = entered, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait(5)
+                with contextlib.suppress(ScriptError):
+                    interceptions[index].__enter__()
+                    entered[index] = True
+
+            threads = [threading.Thread(target=enter, args=(index,)) for index in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            for index in (0, 1):  # left in the order entered: the wrong order, were both patches stacked
+                if entered[index]:
+                    interceptions[index].__exit__(None, None, None)
+            if current() != GENUINE:
+                lost.append(trial)
+                break
+            assert entered.count(True) == 1  # one got in, the other was refused
+
+    assert lost == []

@@ -168,6 +168,7 @@ class Emulator:
         with self._clock.lock:
             self._origin = self._clock.restart(start)
             state.epoch = self._clock.epoch
+            state.faults.in_process = self._in_process  # read here, under the lock an interception takes too
             state.calls.origin = self._origin  # messages show call times from the clock's start, as the report does
             self._state = state
 

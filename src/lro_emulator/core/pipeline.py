@@ -25,7 +25,7 @@ from .faults import Effect, Fault
 if TYPE_CHECKING:
     from .state import EmulatorState
 
-__all__ = ["Arrival", "Link", "Outcome", "Target", "checked_failure", "emulator_bug", "run_call"]
+__all__ = ["CLIENT_DEADLINE_KEY", "Arrival", "Link", "Outcome", "Target", "checked_failure", "emulator_bug", "run_call"]
 
 T = TypeVar("T")
 
@@ -66,6 +66,11 @@ class Target(Generic[T]):
     operations: bool = False
     names: Callable[[T], str | None] | None = None
     public: bool = False
+
+
+#: Where a call served without a connection (a request answered in-process) carries when its client gives up, as a
+#: ``time.monotonic()`` reading: past it, the client is as gone as one that hung up its connection.
+CLIENT_DEADLINE_KEY = "lro_emulator.deadline"
 
 
 class Link(Protocol):

@@ -9,6 +9,7 @@ credentials for a test project. Every other host is left alone. See `libraries` 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
@@ -17,6 +18,10 @@ from .hosts import DEFAULT_HOSTS, HostMatcher
 from .libraries import Redirect, patch_libraries
 
 __all__ = ["DEFAULT_HOSTS", "DEFAULT_PROJECT", "HostMatcher", "Interception", "Redirect"]
+
+#: Held while patching or restoring: the check that no other interception is in force and the patching after it
+#: must be one step, or two threads entering at once could both patch and leave in the wrong order.
+_PATCHING = threading.Lock()
 
 #: The project ``google.auth.default()`` names while intercepting, unless told another.
 DEFAULT_PROJECT = "test-project"
@@ -55,22 +60,24 @@ class Interception:
         if self._stack is not None:
             raise ScriptError("this interception is already active; leave it before entering it again")
         stack = contextlib.ExitStack()
-        try:
-            self.patched = patch_libraries(stack, self._redirect)  # first: it refuses a second interception
-            for context in self._also():
-                stack.enter_context(context)
-        except BaseException:
-            stack.close()
-            raise
-        self._stack = stack
+        with _PATCHING:
+            try:
+                self.patched = patch_libraries(stack, self._redirect)  # first: it refuses a second interception
+                for context in self._also():
+                    stack.enter_context(context)
+            except BaseException:
+                stack.close()
+                raise
+            self._stack = stack
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            stack.close()
+        with _PATCHING:
+            stack, self._stack = self._stack, None
+            if stack is not None:
+                stack.close()
 
     def __repr__(self) -> str:
         state = "active" if self._stack is not None else "inactive"

@@ -55,10 +55,16 @@ class HostMatcher:
             return False
 
 
+#: The gRPC name schemes whose target is a host name: DNS, a name passed as it is, and Google's DirectPath
+#: (``google-c2p:///host``, what api-core asks for with ``attempt_direct_path``).
+_NAMED_SCHEMES = ("dns:", "passthrough:", "google-c2p:")
+
+
 def grpc_host(target: str) -> str | None:
     """The host of a gRPC target (``host:port``, ``dns:///host:port``, ``dns://authority/host``), if it names one."""
-    if target.startswith("dns:"):
-        target = target[4:].lstrip("/")
+    scheme = next((scheme for scheme in _NAMED_SCHEMES if target.startswith(scheme)), None)
+    if scheme is not None:
+        target = target[len(scheme):].lstrip("/")
         if "/" in target:  # dns://authority/host: the host is the last part
             target = target.rsplit("/", 1)[1]
     elif "://" in target or target.startswith(("unix:", "ipv4:", "ipv6:")):

@@ -13,7 +13,10 @@ library that is not installed is skipped: nothing can call it.
   something aiohttp supports);
 - grpcio: ``grpc.secure_channel`` and ``grpc.aio.secure_channel`` open an insecure channel to the emulator's gRPC
   port for matching targets (api-core's ``grpc_helpers`` and ``grpc_helpers_async`` open every channel so);
-- google-auth: ``google.auth.default`` returns `EmulatorCredentials` and the configured project.
+- google-auth: ``google.auth.default`` returns `EmulatorCredentials` and the configured project;
+- the resolver: ``socket.getaddrinfo`` refuses to look up an intercepted host, so that a client reaching one
+  through anything else (``urllib.request``, ``http.client``, urllib3 or httpx used directly) fails at once
+  instead of sending the test's traffic to Google.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import socket
+import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
@@ -55,7 +60,7 @@ def _module(name: str) -> ModuleType | None:
 def patch_libraries(stack: contextlib.ExitStack, redirect: Redirect) -> list[str]:
     """Patch every installed client library on ``stack``; returns what was patched, as ``module.attribute``."""
     patched: list[str] = []
-    for patcher in (_requests, _httplib2, _aiohttp, _grpc, _google_auth):
+    for patcher in (_requests, _httplib2, _aiohttp, _grpc, _google_auth, _resolver):
         patched.extend(patcher(stack, redirect))
     return patched
 
@@ -91,10 +96,14 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
                  cert: Any = None, proxies: Any = None) -> Any:
+            read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
             try:
-                answer = serve(redirect.app, request.method, request.url, request.headers, body_bytes(request.body))
+                answer = serve(redirect.app, request.method, request.url, request.headers, body_bytes(request.body),
+                               read_timeout)
             except ConnectionResetError as error:
                 raise requests.exceptions.ConnectionError(error, request=request) from None
+            if _past(read_timeout, answer.started):  # the client's own timer fired first (a paced wait or delay)
+                raise requests.exceptions.ReadTimeout(f"read timeout={read_timeout}", request=request)
             response = requests.Response()
             response.status_code = answer.status
             response.reason = answer.reason
@@ -144,7 +153,10 @@ def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
                 *args: Any, **kwargs: Any) -> Any:
         if not redirect.hosts.url(uri):
             return genuine(http, uri, method, body, headers, *args, **kwargs)
-        answer = serve(redirect.app, method, uri, dict(headers or {}), body_bytes(body))
+        uri = httplib2.iri2uri(uri)  # as the genuine method does first: a URL with non-ASCII characters is encoded
+        answer = serve(redirect.app, method, uri, dict(headers or {}), body_bytes(body), http.timeout)
+        if _past(http.timeout, answer.started):
+            raise TimeoutError(f"timed out after {http.timeout} s")
         info = {name.lower(): value for name, value in answer.headers}
         info["status"] = str(answer.status)
         response = httplib2.Response(info)
@@ -161,12 +173,20 @@ def _aiohttp(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
     genuine = aiohttp.ClientSession._request
 
     def _request(session: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
-        url = str(str_or_url)
-        if redirect.hosts.url(url):
-            target = aiohttp.client.URL(url)
+        # What the session will reach: a relative URL joins its base_url first.
+        build = getattr(session, "_build_url", None)
+        target = build(str_or_url) if build is not None else aiohttp.client.URL(str(str_or_url))
+        if redirect.hosts.url(str(target)):
             str_or_url = aiohttp.client.URL(redirect.url()).with_path(target.raw_path, encoded=True) \
                 .with_query(target.raw_query_string)
             kwargs.pop("ssl", None)  # a TLS setting for the real host; the emulator speaks plain HTTP on loopback
+            headers = kwargs.get("headers")
+            if headers is not None:  # a Host naming Google's host would be refused by a loopback server as foreign
+                items = headers.items() if hasattr(headers, "items") else headers
+                kwargs["headers"] = [(name, value) for name, value in items if str(name).lower() != "host"]
+            # The session's base_url would be joined again to the absolute loopback URL: aiohttp refuses that.
+            if build is not None and getattr(session, "_base_url", None) is not None:
+                return _without_base(session, genuine, method, str_or_url, *args, **kwargs)
         return genuine(session, method, str_or_url, *args, **kwargs)
 
     return [_patch(stack, aiohttp.ClientSession, "_request", _request, "aiohttp.ClientSession._request")]
@@ -192,6 +212,34 @@ def _grpc(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
 
     return [_patch(stack, grpc, "secure_channel", secure_channel, "grpc.secure_channel"),
             _patch(stack, aio, "secure_channel", aio_secure_channel, "grpc.aio.secure_channel")]
+
+
+async def _without_base(session: Any, genuine: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+    base, session._base_url = session._base_url, None
+    try:
+        return await genuine(session, method, url, *args, **kwargs)
+    finally:
+        session._base_url = base
+
+
+def _resolver(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
+    """A lookup of an intercepted host's address fails: a library not redirected here must not reach Google."""
+    genuine = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
+        if isinstance(name, str) and redirect.hosts.host(name):
+            raise socket.gaierror(socket.EAI_NONAME, f"lro-emulator intercepts {name}, and this client reaches it "
+                                  "through a library interception does not redirect (requests, httplib2, aiohttp, "
+                                  "grpcio's secure channels are); it is refused rather than sent to Google")
+        return genuine(host, *args, **kwargs)
+
+    return [_patch(stack, socket, "getaddrinfo", getaddrinfo, "socket.getaddrinfo")]
+
+
+def _past(timeout: float | None, started: float) -> bool:
+    """Whether ``timeout`` real seconds have passed since ``started`` (``time.monotonic()``)."""
+    return timeout is not None and time.monotonic() - started >= timeout
 
 
 def _google_auth(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:

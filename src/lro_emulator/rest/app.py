@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import select
 import socket
+import time
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from ..core.calls import Call
 from ..core.faults import Effect
-from ..core.pipeline import Arrival, Target, checked_failure, emulator_bug, run_call
+from ..core.pipeline import CLIENT_DEADLINE_KEY, Arrival, Target, checked_failure, emulator_bug, run_call
 from ..core.starts import Starter, StartRequest, set_field
 from ..core.state import EmulatorState
 from ..wire.codes import Code
@@ -477,8 +478,16 @@ def _client_gone(environ: dict[str, Any], wait: float) -> bool:
     select(), it takes descriptors numbered past 1024 (a server with many connections open has them).
     """
     connection = environ.get("werkzeug.socket")
-    if connection is None:  # not served from a socket (werkzeug's test client): nobody can hang up
-        return False
+    if connection is None:  # not served from a socket (werkzeug's test client, an in-process call)
+        # An in-process call's client gives up when its own timeout passes, as one over a socket hangs up then.
+        deadline = environ.get(CLIENT_DEADLINE_KEY)
+        if deadline is None:
+            return False
+        left = float(deadline) - time.monotonic()
+        if left > 0 and wait > 0:
+            time.sleep(min(left, wait))
+            left = float(deadline) - time.monotonic()
+        return left <= 0
     try:
         hang_up = getattr(select, "POLLRDHUP", None)
         if hang_up is not None:
