@@ -113,7 +113,7 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     except TypeError as error:
         raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
     # The interception first: it imports the client libraries it patches, which must happen in real time.
-    with interception, emulator.bypass_proxies(), time_context:
+    with interception, time_context:
         yield emulator
     # Problems recorded after the test body (during teardown) still fail the test's run.
     emulator.check()
@@ -146,13 +146,14 @@ def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenar
 
 
 def _interception(emulator: Emulator, options: dict[str, Any]) -> contextlib.AbstractContextManager[object]:
-    """The marker's interception (``intercept=True`` or host globs), or nothing."""
+    """The marker's interception (``intercept=True`` or host globs), or else the proxies bypassed (which an
+    interception does too)."""
     intercept = options.get("intercept", False)
     if intercept is False or intercept is None:
         if "project" in options:
             raise pytest.UsageError("@pytest.mark.lro_emulator(project=...) names what google.auth.default() returns "
                                     "while intercepting; add intercept=True")
-        return contextlib.nullcontext()
+        return emulator.bypass_proxies()
     if intercept is not True and (isinstance(intercept, str) or not isinstance(intercept, (list, tuple))):
         raise pytest.UsageError(f"@pytest.mark.lro_emulator(intercept=...) takes True or a list of host globs, "
                                 f"e.g. ['*.googleapis.com']; got {intercept!r}")

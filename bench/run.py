@@ -576,9 +576,6 @@ def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> No
                         f"lists that fit in {sizes.list_budget:g} s, best round")
 
 
-# -- the table ---------------------------------------------------------------------------------------
-
-
 # -- 6. zero-change testing: the same REST virtual hour four ways ------------------------------------
 
 ZERO_CHANGE_NAME = "projects/p/locations/l/operations/op-1"
@@ -693,6 +690,8 @@ def bench_zero_change(sizes: Sizes, report: Report, emulator_only: bool = False)
                         f"responses answering the same bytes; best of {rounds} interleaved rounds; "
                         "ratio = wall time / the other's")
 
+
+# -- the table ---------------------------------------------------------------------------------------
 
 BENCHMARKS: dict[int, tuple[str, Callable[[Sizes, Report, bool], None]]] = {
     1: ("GET throughput", bench_get),

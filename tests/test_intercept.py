@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import google.auth
+import google.auth.exceptions
 import grpc
 import grpc.aio
 import httplib2
@@ -22,6 +23,7 @@ import pytest
 import requests
 from google.api_core import operations_v1
 from google.auth.aio.credentials import AnonymousCredentials as AsyncAnonymousCredentials
+from google.longrunning import operations_pb2, operations_pb2_grpc
 from pytest_httpserver import HTTPServer
 
 from lro_emulator import Emulator, Interception, ScenarioError, ScriptError
@@ -200,6 +202,40 @@ def test_other_hosts_are_untouched(emu: Emulator, httpserver: HTTPServer) -> Non
     assert len(emu.calls) == 0
 
 
+@pytest.mark.asyncio
+async def test_grpc_and_aiohttp_traffic_to_other_hosts_is_untouched(emu: Emulator, httpserver: HTTPServer) -> None:
+    import aiohttp
+
+    httpserver.expect_request("/elsewhere").respond_with_json({"served": "by its own server"})
+    with emu.intercept():
+        async with aiohttp.ClientSession() as session, session.get(httpserver.url_for("/elsewhere")) as answer:
+            served = await answer.json()
+        # Nothing listens on port 9 of the loopback: the genuine channel fails there instead of reaching the emulator.
+        channel = grpc.secure_channel("127.0.0.1:9", grpc.ssl_channel_credentials())
+        with pytest.raises(grpc.RpcError) as refused:  # the bare stub: api-core's client would retry for minutes
+            operations_pb2_grpc.OperationsStub(channel).GetOperation(
+                operations_pb2.GetOperationRequest(name=f"{PARENT}/operations/x"), timeout=5)
+        channel.close()
+
+    assert served == {"served": "by its own server"}
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert len(emu.calls) == 0
+
+
+@pytest.mark.usefixtures("no_google_credentials")
+def test_a_replacement_put_back_after_its_interception_behaves_as_the_genuine_function(emu: Emulator) -> None:
+    interception = emu.intercept()
+    with interception:
+        left_behind = google.auth.default  # what a test's own monkeypatch of it would put back after the end
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(google.auth, "default", left_behind)
+        with pytest.raises(google.auth.exceptions.DefaultCredentialsError):
+            left_behind()
+        with Emulator() as other, other.intercept():  # and it does not pass for an interception still in force
+            assert google.auth.default()[1] == "test-project"
+
+
 def test_only_the_hosts_given_are_answered(emu: Emulator, loopback_only: list[str]) -> None:
     op = emu.add_operation(parent=PARENT)
 
@@ -286,16 +322,18 @@ def test_a_connection_fault_scripted_before_intercepting_refuses_the_interceptio
 
 
 def test_a_scenario_with_a_connection_fault_loads_nothing_while_intercepting(emu: Emulator) -> None:
-    with emu.intercept(), pytest.raises(ScenarioError, match=r"/faults/0"):
-        emu.load_scenario({"operations": [{"name": f"{PARENT}/operations/x"}], "faults": [{"reset": {}}]})
+    scenario = {"operations": [{"name": f"{PARENT}/operations/x"}], "faults": [{"reset": True}]}
+    with emu.intercept(), pytest.raises(ScenarioError, match=r"/faults/0.*acts on the connection"):
+        emu.load_scenario(scenario)
 
     assert emu.operations == []
+    assert emu.load_scenario(scenario).faults  # the same scenario loads without an interception
 
 
 def test_a_reset_keeps_faults_refused_while_intercepting(emu: Emulator) -> None:
     with emu.intercept():
         emu.reset()
-        with pytest.raises(ScriptError):
+        with pytest.raises(ScriptError, match=r"hang\(\) acts on the connection"):
             emu.fault().hang()
 
 
@@ -331,7 +369,7 @@ def test_one_interception_at_a_time(emu: Emulator) -> None:
     assert current() == GENUINE
 
 
-def test_concurrent_clients_are_all_answered_in_process(emu: Emulator) -> None:
+def test_concurrent_clients_are_all_answered_in_process(emu: Emulator, connects: list[Any]) -> None:
     ops = [emu.add_operation(parent=PARENT) for _ in range(8)]
     answers: dict[str, int] = {}
 
@@ -349,10 +387,12 @@ def test_concurrent_clients_are_all_answered_in_process(emu: Emulator) -> None:
 
     assert answers == {op.name: 200 for op in ops}
     assert len(emu.calls) == 8 * 25
+    assert connects == []
 
 
 def test_the_fixture_lifts_interception_after_each_test(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
+        import socket
         import google.auth, grpc, requests
         import pytest
 
@@ -373,12 +413,24 @@ def test_the_fixture_lifts_interception_after_each_test(pytester: pytest.Pyteste
         @pytest.mark.lro_emulator(project="p2")
         def test_project_without_intercept(lro_emulator):
             pass
+
+        @pytest.mark.lro_emulator(intercept=["api.example.test"])
+        def test_globs(lro_emulator):
+            op = lro_emulator.add_operation()
+            assert requests.get(f"https://api.example.test/v1/{op.name}").json()["name"] == op.name
+            with pytest.raises(OSError, match="lro-emulator intercepts api.example.test"):
+                socket.getaddrinfo("api.example.test", 443)
+
+        @pytest.mark.lro_emulator(intercept="*.googleapis.com")
+        def test_one_string(lro_emulator):
+            pass
     """)
 
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
-    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.assert_outcomes(passed=3, failed=1, errors=2)
     result.stdout.fnmatch_lines(["*project=...) names what google.auth.default() returns while intercepting*"])
+    result.stdout.fnmatch_lines(["*intercept=...) takes True or a list of host globs*"])
 
 
 def test_interception_says_what_it_answers_for(emu: Emulator) -> None:

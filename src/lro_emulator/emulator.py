@@ -14,13 +14,14 @@ from typing import Any
 from .core.auth import AuthPolicy
 from .core.calls import Call, CallList
 from .core.clock import Pacing, VirtualClock
-from .core.faults import Fault, FaultBuilder, refuse_connection_faults
+from .core.faults import Fault, FaultBuilder
 from .core.handle import OperationHandle, Payload
 from .core.report import describe
 from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
 from .core.state import EmulatorState
 from .intercept import DEFAULT_PROJECT, HostMatcher, Interception, Redirect
+from .intercept.inprocess import WsgiApp
 from .proxies import bypassing_proxies
 from .rest.app import RestApp
 from .rest.control import ControlPlane
@@ -32,9 +33,6 @@ from .wire.proto3_json import format_timestamp
 from .wire.validation import load_schemas
 
 __all__ = ["DEFAULT_START", "Emulator", "WsgiApp"]
-
-#: A WSGI application: ``app(environ, start_response)`` returning the body's chunks.
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: How many calls the log keeps by default: far above a test's needs (an hour of polling every second is 3,600), and
 #: a few tens of megabytes for a server that runs for days; beyond it the oldest are dropped and counted.
@@ -181,7 +179,8 @@ class Emulator:
     def observe(self, observer: Callable[[Call], None]) -> None:
         """Call ``observer(call)`` for every request answered from now on, control-plane requests included.
 
-        It runs on the serving thread, so it must be quick (the command line prints a line).
+        It runs on the thread that answered the request (a server thread, or the client's own for a call answered
+        in-process by an interception), so it must be quick (the command line prints a line).
         """
         self._observers.append(observer)
 
@@ -265,10 +264,13 @@ class Emulator:
         requests or httplib2 are answered in-process by the REST app (no socket, same call log, faults and auth),
         through aiohttp over the REST port, and channels ``grpc.secure_channel``/``grpc.aio.secure_channel`` open
         to them go to the gRPC port (started on first use); ``google.auth.default()`` returns anonymous
-        credentials for ``project``. Other hosts are untouched, proxies are bypassed for the emulator, and leaving
-        the block restores every genuine function. Faults that need a connection (``hang``, ``reset``,
-        ``disconnect``) cannot act on an in-process call: scripting one for REST is a `ScriptError` meanwhile.
-        The pytest fixture does this with ``@pytest.mark.lro_emulator(intercept=True)``.
+        credentials for ``project``. A lookup of those hosts' addresses by any other library is refused, so that
+        nothing reaches Google. Other hosts are untouched, proxies are bypassed for the emulator, and leaving the
+        block restores every genuine function. Faults that need a connection (``hang``, ``reset``,
+        ``disconnect``) cannot act on an in-process call: scripting one for REST is a `ScriptError` meanwhile, and
+        so is entering while one is scripted. Entering starts the emulator if it is not serving; the first gRPC
+        channel starts gRPC (see `start_grpc`). The pytest fixture does this with
+        ``@pytest.mark.lro_emulator(intercept=True)``.
         """
         __tracebackhide__ = True
         if not isinstance(project, str) or not project.strip():
@@ -283,14 +285,14 @@ class Emulator:
         __tracebackhide__ = True
         self.start()
         with self._clock.lock:  # against a reset or a load swapping the state meanwhile
-            state = self._current()
-            refuse_connection_faults(state.faults)
-            self._in_process = state.faults.in_process = True
+            self._current().faults.answer_in_process(True)
+            self._in_process = True
         try:
             yield
         finally:
             with self._clock.lock:
-                self._in_process = self._state.faults.in_process = False
+                self._in_process = False
+                self._state.faults.answer_in_process(False)
 
     @property
     def pacing(self) -> Pacing | None:

@@ -150,12 +150,21 @@ class FaultPlan:
     def add(self, fault: Fault) -> Fault:
         """Keep ``fault`` (numbered in order from 1); a `ScriptError` if it needs a connection REST calls lack."""
         __tracebackhide__ = True
-        if self.in_process:
-            refuse_connection_faults([fault])
-        with self._lock:
+        with self._lock:  # the check and the add are one step against `answer_in_process`
+            if self.in_process:
+                refuse_connection_faults([fault])
             fault.number = len(self._faults) + 1
             self._faults.append(fault)
         return fault
+
+    def answer_in_process(self, on: bool) -> None:
+        """Say whether REST calls are answered in-process from now on; turning it on is a `ScriptError` (and
+        changes nothing) if a fault already scripted needs a connection."""
+        __tracebackhide__ = True
+        with self._lock:
+            if on:
+                refuse_connection_faults(self._faults)
+            self.in_process = on
 
     def checkpoint(self) -> int:
         """A mark to `rollback` to (a scenario that fails to load leaves no fault behind)."""

@@ -68,6 +68,7 @@ class Interception:
             except BaseException:
                 stack.close()
                 raise
+            self._redirect.active = True
             self._stack = stack
         return self
 
@@ -75,6 +76,7 @@ class Interception:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with _PATCHING:
+            self._redirect.active = False  # a replacement someone puts back later behaves as the genuine function
             stack, self._stack = self._stack, None
             if stack is not None:
                 stack.close()

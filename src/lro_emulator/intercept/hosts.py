@@ -19,7 +19,8 @@ _MAX_GLOB = 253
 
 
 class HostMatcher:
-    """A set of host globs (``*`` matches any run of characters, dots included); `matches` reads a URL's host."""
+    """A set of host globs (``*`` matches any run of characters, dots included): `host` reads a host name, `url`
+    a URL's."""
 
     def __init__(self, globs: Iterable[str] | None = None) -> None:
         patterns = list(DEFAULT_HOSTS if globs is None else globs)

@@ -89,8 +89,8 @@ def serve(
             named_host = True
         key = f"HTTP_{key}"
         environ[key] = f"{environ[key]},{text}" if key in environ else text
-    if not named_host:
-        environ["HTTP_HOST"] = parts.netloc
+    if not named_host:  # the URL's host and port, never its user:password@
+        environ["HTTP_HOST"] = parts.netloc.rpartition("@")[2]
     if content or "CONTENT_LENGTH" in environ or method.upper() in ("POST", "PUT", "PATCH"):
         environ["CONTENT_LENGTH"] = str(len(content))
     head: list[Any] = []

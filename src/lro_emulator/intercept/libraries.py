@@ -39,7 +39,11 @@ __all__ = ["Redirect", "patch_libraries"]
 
 
 class Redirect:
-    """Where intercepted traffic goes: the REST app (in-process), the REST URL, the gRPC target, the project."""
+    """Where intercepted traffic goes: the REST app (in-process), the REST URL, the gRPC target, the project.
+
+    The replacements redirect only while it is ``active``: one left installed after its interception ended (a
+    test's own monkeypatch of the same function, undone after ours, puts it back) behaves as the genuine function.
+    """
 
     def __init__(self, app: WsgiApp, url: Callable[[], str], grpc_target: Callable[[], str], hosts: HostMatcher,
                  project: str) -> None:
@@ -48,6 +52,15 @@ class Redirect:
         self.grpc_target = grpc_target
         self.hosts = hosts
         self.project = project
+        self.active = False
+
+    def takes_url(self, url: str) -> bool:
+        """Whether a request to ``url`` is redirected now."""
+        return self.active and self.hosts.url(url)
+
+    def takes_host(self, host: str | None) -> bool:
+        """Whether traffic to ``host`` is redirected now."""
+        return self.active and self.hosts.host(host)
 
 
 def _module(name: str) -> ModuleType | None:
@@ -70,12 +83,15 @@ def patch_libraries(stack: contextlib.ExitStack, redirect: Redirect) -> list[str
 _MARK = "_lro_emulator_interception"
 
 
-def _patch(stack: contextlib.ExitStack, owner: Any, attribute: str, new: Any, label: str) -> str:
+def _patch(
+    stack: contextlib.ExitStack, owner: Any, attribute: str, new: Any, label: str, redirect: Redirect
+) -> str:
     __tracebackhide__ = True
-    if getattr(getattr(owner, attribute, None), _MARK, False):
+    marked = getattr(getattr(owner, attribute, None), _MARK, None)
+    if isinstance(marked, Redirect) and marked.active:
         raise ScriptError(f"another interception is already active in this process ({label} is patched): the "
                           "patches are the process's, so one emulator intercepts at a time; leave it first")
-    setattr(new, _MARK, True)
+    setattr(new, _MARK, redirect)
     stack.enter_context(mock.patch.object(owner, attribute, new))
     return label
 
@@ -86,13 +102,14 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
     requests: Any = importlib.import_module("requests")
     adapters = importlib.import_module("requests.adapters")
     structures = importlib.import_module("requests.structures")
+    urllib3 = importlib.import_module("urllib3")
     utils = importlib.import_module("requests.utils")
     genuine = requests.Session.get_adapter
 
     class InProcessAdapter(adapters.BaseAdapter):  # type: ignore[misc, name-defined]
-        """Answers a request by calling the emulator's REST app; the response is filled in as requests' own
-        ``HTTPAdapter.build_response`` fills it, its body a file over the answer's bytes (no urllib3 response:
-        building one cost more than the emulator's handling of the request)."""
+        """Answers a request by calling the emulator's REST app. The response's ``raw`` is a urllib3 response, as
+        from requests' own adapter; the rest is filled in directly (``HTTPAdapter.build_response`` also extracts
+        cookies, which cost more than the emulator's handling of the request, and the emulator sets none)."""
 
         def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
                  cert: Any = None, proxies: Any = None) -> Any:
@@ -109,7 +126,9 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
             response.reason = answer.reason
             response.headers = structures.CaseInsensitiveDict(answer.headers)
             response.encoding = utils.get_encoding_from_headers(response.headers)
-            response.raw = io.BytesIO(answer.body)
+            response.raw = urllib3.HTTPResponse(
+                body=io.BytesIO(answer.body), headers=answer.headers, status=answer.status, reason=answer.reason,
+                preload_content=False, decode_content=False, request_method=request.method, request_url=request.url)
             response.url = request.url
             response.request = request
             response.connection = self
@@ -122,7 +141,7 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
     stack.callback(adapter.close)
 
     def get_adapter(session: Any, url: str) -> Any:
-        if redirect.hosts.url(url):
+        if redirect.takes_url(url):
             return adapter
         return genuine(session, url)
 
@@ -132,15 +151,15 @@ def _requests(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
                                    cert: Any) -> dict[str, Any]:
         # An in-process call goes through no proxy and no TLS: the environment's proxy and CA settings do not
         # apply, and reading them (two scans of os.environ) was a quarter of an in-process poll's time.
-        if redirect.hosts.url(url):
+        if redirect.takes_url(url):
             return {"proxies": {}, "stream": session.stream if stream is None else stream, "verify": False,
                     "cert": None}
         settings: dict[str, Any] = genuine_settings(session, url, proxies, stream, verify, cert)
         return settings
 
-    return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter"),
+    return [_patch(stack, requests.Session, "get_adapter", get_adapter, "requests.Session.get_adapter", redirect),
             _patch(stack, requests.Session, "merge_environment_settings", merge_environment_settings,
-                   "requests.Session.merge_environment_settings")]
+                   "requests.Session.merge_environment_settings", redirect)]
 
 
 def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
@@ -151,7 +170,7 @@ def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
 
     def request(http: Any, uri: str, method: str = "GET", body: Any = None, headers: Any = None,
                 *args: Any, **kwargs: Any) -> Any:
-        if not redirect.hosts.url(uri):
+        if not redirect.takes_url(uri):
             return genuine(http, uri, method, body, headers, *args, **kwargs)
         uri = httplib2.iri2uri(uri)  # as the genuine method does first: a URL with non-ASCII characters is encoded
         answer = serve(redirect.app, method, uri, dict(headers or {}), body_bytes(body), http.timeout)
@@ -163,21 +182,22 @@ def _httplib2(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
         response.reason = answer.reason
         return response, answer.body
 
-    return [_patch(stack, httplib2.Http, "request", request, "httplib2.Http.request")]
+    return [_patch(stack, httplib2.Http, "request", request, "httplib2.Http.request", redirect)]
 
 
 def _aiohttp(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
     aiohttp = _module("aiohttp")
     if aiohttp is None:
         return []
+    yarl = importlib.import_module("yarl")  # aiohttp's URL type
     genuine = aiohttp.ClientSession._request
 
     def _request(session: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
         # What the session will reach: a relative URL joins its base_url first.
         build = getattr(session, "_build_url", None)
-        target = build(str_or_url) if build is not None else aiohttp.client.URL(str(str_or_url))
-        if redirect.hosts.url(str(target)):
-            str_or_url = aiohttp.client.URL(redirect.url()).with_path(target.raw_path, encoded=True) \
+        target = build(str_or_url) if build is not None else yarl.URL(str(str_or_url))
+        if redirect.takes_url(str(target)):
+            str_or_url = yarl.URL(redirect.url()).with_path(target.raw_path, encoded=True) \
                 .with_query(target.raw_query_string)
             kwargs.pop("ssl", None)  # a TLS setting for the real host; the emulator speaks plain HTTP on loopback
             headers = kwargs.get("headers")
@@ -189,7 +209,7 @@ def _aiohttp(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
                 return _without_base(session, genuine, method, str_or_url, *args, **kwargs)
         return genuine(session, method, str_or_url, *args, **kwargs)
 
-    return [_patch(stack, aiohttp.ClientSession, "_request", _request, "aiohttp.ClientSession._request")]
+    return [_patch(stack, aiohttp.ClientSession, "_request", _request, "aiohttp.ClientSession._request", redirect)]
 
 
 def _grpc(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
@@ -200,18 +220,18 @@ def _grpc(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
     genuine, genuine_aio = grpc.secure_channel, aio.secure_channel
 
     def secure_channel(target: str, credentials: Any, options: Any = None, compression: Any = None) -> Any:
-        if not redirect.hosts.host(grpc_host(target)):
+        if not redirect.takes_host(grpc_host(target)):
             return genuine(target, credentials, options, compression)
         return grpc.insecure_channel(redirect.grpc_target(), options, compression)
 
     def aio_secure_channel(target: str, credentials: Any, options: Any = None, compression: Any = None,
                            interceptors: Any = None) -> Any:
-        if not redirect.hosts.host(grpc_host(target)):
+        if not redirect.takes_host(grpc_host(target)):
             return genuine_aio(target, credentials, options, compression, interceptors)
         return aio.insecure_channel(redirect.grpc_target(), options, compression, interceptors)
 
-    return [_patch(stack, grpc, "secure_channel", secure_channel, "grpc.secure_channel"),
-            _patch(stack, aio, "secure_channel", aio_secure_channel, "grpc.aio.secure_channel")]
+    return [_patch(stack, grpc, "secure_channel", secure_channel, "grpc.secure_channel", redirect),
+            _patch(stack, aio, "secure_channel", aio_secure_channel, "grpc.aio.secure_channel", redirect)]
 
 
 async def _without_base(session: Any, genuine: Any, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
@@ -228,13 +248,13 @@ def _resolver(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[str]:
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode("ascii", "replace") if isinstance(host, bytes) else host
-        if isinstance(name, str) and redirect.hosts.host(name):
+        if isinstance(name, str) and redirect.takes_host(name):
             raise socket.gaierror(socket.EAI_NONAME, f"lro-emulator intercepts {name}, and this client reaches it "
                                   "through a library interception does not redirect (requests, httplib2, aiohttp, "
                                   "grpcio's secure channels are); it is refused rather than sent to Google")
         return genuine(host, *args, **kwargs)
 
-    return [_patch(stack, socket, "getaddrinfo", getaddrinfo, "socket.getaddrinfo")]
+    return [_patch(stack, socket, "getaddrinfo", getaddrinfo, "socket.getaddrinfo", redirect)]
 
 
 def _past(timeout: float | None, started: float) -> bool:
@@ -249,9 +269,12 @@ def _google_auth(stack: contextlib.ExitStack, redirect: Redirect) -> Iterable[st
     from .credentials import emulator_credentials_class
 
     credentials_class = emulator_credentials_class()
+    genuine = auth.default
 
     def default(scopes: Any = None, request: Any = None, quota_project_id: str | None = None,
-                default_scopes: Any = None) -> tuple[Any, str]:
+                default_scopes: Any = None) -> tuple[Any, Any]:
+        if not redirect.active:
+            return genuine(scopes, request, quota_project_id, default_scopes)  # type: ignore[no-any-return]
         return credentials_class(quota_project_id or redirect.project), redirect.project
 
-    return [_patch(stack, auth, "default", default, "google.auth.default")]
+    return [_patch(stack, auth, "default", default, "google.auth.default", redirect)]
