@@ -275,3 +275,4 @@ def test_a_tests_own_freezegun_freezers_work_beside_virtual_time(pytester: pytes
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=6)
 
     assert type(datetime.datetime.now()) is datetime.datetime
+

@@ -28,8 +28,10 @@ from .core.clock import VirtualClock
 
 __all__ = ["SeededRandom", "TimeBackdrop", "VirtualTime"]
 
-# Modules that keep real time even under virtual time (see the module docstring).
-_REAL_TIME_MODULES = ["grpc", "_pytest.timing"]
+# Modules that keep real time even under virtual time (see the module docstring). freezegun compares module names by
+# prefix: "grpc." is grpc's submodules exactly (its package module reads no time), where "grpc" would also give real
+# time to a user's grpc_utils.
+_REAL_TIME_MODULES = ["grpc.", "_pytest.timing"]
 
 
 class SeededRandom:
