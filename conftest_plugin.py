@@ -1,9 +1,14 @@
 """The pytest plugin of lro-emulator: the ``lro_emulator`` fixture and its marker.
 
-This file is the plugin's source. The wheel carries it as ``lro_emulator/conftest_plugin.py`` and
-registers it through the ``pytest11`` entry point, so any test anywhere gets the fixture once the
-package is installed. With plugin autoload disabled (``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``), opt in
-with ``pytest -p lro_emulator.conftest_plugin``. It only wires: the emulator does the work.
+This file is the plugin's source. The wheel carries it as ``lro_emulator/conftest_plugin.py``; its
+``pytest11`` entry point, `lro_emulator.plugin`, registers it where the pytest in use can run it, so any test
+anywhere gets the fixture once the package is installed. With plugin autoload disabled
+(``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1``), opt in with ``pytest -p lro_emulator.plugin``. It only wires: the
+emulator does the work.
+
+Loading it imports nothing of the emulator: every pytest run of an environment with the package installed loads
+it, and most of them never use the fixture. The emulator, freezegun and the rest are imported by the first test
+that asks for the fixture.
 """
 
 from __future__ import annotations
@@ -11,14 +16,16 @@ from __future__ import annotations
 import contextlib
 import pathlib
 from collections.abc import Generator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from lro_emulator import Emulator, Profile, Scenario, ScriptError, VirtualTime
-from lro_emulator.intercept import DEFAULT_PROJECT
-from lro_emulator.virtual_time import SeededRandom, TimeBackdrop
-from lro_emulator.wire.proto3_json import parse_timestamp
+if TYPE_CHECKING:
+    from lro_emulator import Emulator, Scenario
+    from lro_emulator.virtual_time import TimeBackdrop
+
+__all__ = ["REPORT_SECTION", "lro_emulator", "lro_emulator_server", "pytest_configure", "pytest_runtest_call",
+           "pytest_runtest_makereport", "pytest_runtest_setup", "pytest_unconfigure"]
 
 _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
@@ -37,14 +44,23 @@ _OPTIONS = {
 }
 #: The title of the report section a failing test gets.
 REPORT_SECTION = "lro-emulator: operations, calls and faults"
-_BACKDROP = pytest.StashKey[TimeBackdrop]()
+_BACKDROP = pytest.StashKey["TimeBackdrop"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker, so ``--strict-markers`` runs accept it; keep one time backdrop for the run."""
+    """Register the marker, so ``--strict-markers`` runs accept it."""
     options = ", ".join(f"{name}=..." for name in _OPTIONS)
     config.addinivalue_line("markers", f"lro_emulator({options}): options of the lro_emulator fixture")
-    config.stash[_BACKDROP] = TimeBackdrop()
+
+
+def _backdrop(config: pytest.Config) -> TimeBackdrop:
+    """The run's one time backdrop, made by the first test under virtual time (it imports freezegun)."""
+    backdrop = config.stash.get(_BACKDROP, None)
+    if backdrop is None:
+        from lro_emulator.virtual_time import TimeBackdrop
+
+        backdrop = config.stash[_BACKDROP] = TimeBackdrop()
+    return backdrop
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -55,8 +71,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     them costs milliseconds, far more than the rest of the fixture. Every other test runs with the
     genuine time functions, as if the plugin were not there.
     """
-    if not _uses_virtual_time(item):
-        item.config.stash[_BACKDROP].remove()
+    backdrop = item.config.stash.get(_BACKDROP, None)
+    if backdrop is not None and not _uses_virtual_time(item):
+        backdrop.remove()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -81,6 +98,8 @@ def lro_emulator_server() -> Iterator[Emulator]:
 
     gRPC starts on the first test that asks for it (``emu.grpc_target`` or the ``grpc`` marker option).
     """
+    from lro_emulator import Emulator
+
     emulator = Emulator().start()
     yield emulator
     emulator.stop()
@@ -95,6 +114,8 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     The fixture is synchronous, so it serves ``async def`` tests under pytest-asyncio and anyio too;
     virtual time covers ``asyncio.sleep``.
     """
+    from lro_emulator.virtual_time import SeededRandom, VirtualTime
+
     options = _marker_options(request)
     emulator = lro_emulator_server
     scenario = _scenario(request, options)
@@ -108,7 +129,7 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     interception = _interception(emulator, options)
     try:
         virtual = options.get("virtual_time", True)
-        time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=request.config.stash[_BACKDROP]) if virtual
+        time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=_backdrop(request.config)) if virtual
                         else SeededRandom(seed))
     except TypeError as error:
         raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
@@ -121,6 +142,9 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
 
 def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenario | None:
     """The marker's scenario, read and checked; its profile and start must agree with the marker's own."""
+    from lro_emulator import Profile, Scenario
+    from lro_emulator.wire.proto3_json import parse_timestamp
+
     source = options.get("scenario")
     if source is None:
         return None
@@ -148,6 +172,9 @@ def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenar
 def _interception(emulator: Emulator, options: dict[str, Any]) -> contextlib.AbstractContextManager[object]:
     """The marker's interception (``intercept=True`` or host globs), or else the proxies bypassed (which an
     interception does too)."""
+    from lro_emulator import ScriptError
+    from lro_emulator.intercept import DEFAULT_PROJECT
+
     intercept = options.get("intercept", False)
     if intercept is False or intercept is None:
         if "project" in options:
@@ -195,14 +222,14 @@ def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """Fail the test in which the emulator answered a response it should not have."""
-    emulator = getattr(item, "funcargs", {}).get("lro_emulator")
+    emulator = _emulator_of(item)
     try:
         result = yield
     except BaseException as failure:
-        if isinstance(emulator, Emulator) and emulator.problems and hasattr(failure, "add_note"):
+        if emulator is not None and emulator.problems and hasattr(failure, "add_note"):
             failure.add_note(f"lro-emulator also recorded: {emulator.problems}")
         raise
-    if isinstance(emulator, Emulator):
+    if emulator is not None:
         emulator.check()
     return result
 
@@ -211,7 +238,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Give a failing test that used the emulator a section showing what the emulator saw; a passing one none."""
     report = yield
-    emulator = getattr(item, "funcargs", {}).get("lro_emulator")
-    if report.failed and isinstance(emulator, Emulator):
+    emulator = _emulator_of(item)
+    if report.failed and emulator is not None:
         report.sections.append((REPORT_SECTION, emulator.describe()))
     return report
+
+
+def _emulator_of(item: pytest.Item) -> Emulator | None:
+    """The emulator the test got from the fixture, if it asked for one (then the package is imported already)."""
+    emulator = getattr(item, "funcargs", {}).get("lro_emulator")
+    if emulator is None:
+        return None
+    from lro_emulator import Emulator
+
+    return emulator if isinstance(emulator, Emulator) else None

@@ -219,7 +219,7 @@ def test_the_plugin_and_the_console_script_are_registered() -> None:
 
     plugins = {ep.name: ep.value for ep in entry_points.select(group="pytest11")}
     scripts = {ep.name: ep.value for ep in entry_points.select(group="console_scripts")}
-    assert plugins["lro_emulator"] == "lro_emulator.conftest_plugin"
+    assert plugins["lro_emulator"] == "lro_emulator.plugin"
     assert scripts["lro-emulator"] == "lro_emulator.cli:main"
 
 

@@ -46,7 +46,7 @@ def test_opt_in_when_plugin_autoload_is_disabled(pytester: pytest.Pytester, monk
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
     without = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    with_opt_in = pytester.runpytest_subprocess("-p", "lro_emulator.conftest_plugin", "-p", "no:cacheprovider")
+    with_opt_in = pytester.runpytest_subprocess("-p", "lro_emulator.plugin", "-p", "no:cacheprovider")
 
     without.stdout.fnmatch_lines(["*fixture 'lro_emulator' not found*"])
     with_opt_in.assert_outcomes(passed=2)
