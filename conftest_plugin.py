@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
+import random
 from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,8 @@ if TYPE_CHECKING:
     from lro_emulator import Emulator, Scenario
     from lro_emulator.virtual_time import TimeBackdrop
 
-__all__ = ["REPORT_SECTION", "lro_emulator", "lro_emulator_server", "pytest_configure", "pytest_runtest_call",
-           "pytest_runtest_makereport", "pytest_runtest_setup", "pytest_unconfigure"]
+__all__ = ["REPORT_SECTION", "lro_emulator", "lro_emulator_server", "pytest_configure", "pytest_pyfunc_call",
+           "pytest_runtest_call", "pytest_runtest_makereport", "pytest_runtest_setup", "pytest_unconfigure"]
 
 _OPTIONS = {
     "start": "where the virtual clock starts (RFC 3339 or datetime; default 2030-01-01T00:00:00Z)",
@@ -45,6 +46,8 @@ _OPTIONS = {
 #: The title of the report section a failing test gets.
 REPORT_SECTION = "lro-emulator: operations, calls and faults"
 _BACKDROP = pytest.StashKey["TimeBackdrop"]()
+#: The seed of the global random generator a test's marker names (None: the generator is left alone).
+_SEED = pytest.StashKey["int | float | str | bytes | None"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,6 +123,7 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     emulator = lro_emulator_server
     scenario = _scenario(request, options)
     seed = options.get("seed", 0)
+    request.node.stash[_SEED] = seed
     emulator.reset(start=options.get("start"), profile=options.get("profile"), seed=0 if seed is None else seed)
     _require_auth(emulator, options.get("auth"))
     if options.get("grpc", False):
@@ -217,6 +221,21 @@ def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
             raise pytest.UsageError(f"unknown lro_emulator marker option(s) {sorted(unknown)}; known: {known}")
         options.update(marker.kwargs)
     return options
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+    """Seed the global random generator again just before the test function runs.
+
+    The fixture seeded it during setup, but a plugin may reseed it in its own runtest hooks after that
+    (pytest-randomly reseeds in ``pytest_runtest_call``): the client's polling jitter would then follow that
+    plugin's seed, and an hour-long test would poll a different number of times on every run. This hook runs
+    inside the call phase, after every ``pytest_runtest_call``, when only the test function itself is left.
+    """
+    seed = pyfuncitem.stash.get(_SEED, None)
+    if seed is not None:
+        random.seed(seed)
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -22,6 +22,15 @@ pytest_plugins = ("pytester",)
 
 
 @pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester, with pytest-randomly (installed for test_randomly.py) off in the runs it starts, as it is in this
+    one: its shuffled order and reseeded generator are what that test is about, not the others'. (pytester clears
+    PYTEST_ADDOPTS when it is made, so it is set after.)"""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
+    return pytester
+
+
+@pytest.fixture
 def http(lro_emulator: Emulator) -> Client:
     """A socket-free client of the emulator's WSGI app (werkzeug's test client)."""
     return Client(lro_emulator.wsgi_app)
