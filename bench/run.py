@@ -26,6 +26,10 @@ Absolute numbers vary between machines; the ratios are what we compare. Targets:
    do-nothing WSGI app on the same keep-alive server, answering the same bytes on the same virtual clock; and
    the `responses` library answering them. Targets: in-process at most 0.55x the socket and below 1.0x
    responses; the socket at most 1.15x the do-nothing stub.
+7. The plugin's cost to every pytest run once the package is installed, in a fresh venv with only pytest and the
+   package (``--quick``: in this environment): ``pytest --collect-only`` of a one-test folder with the plugin vs
+   ``-p no:lro_emulator`` (target: at most 1.10x), ``import lro_emulator`` (under 80 ms), and the first test that
+   uses the fixture against one that does not (reported, with the emulator's import separated out).
 
 Contenders are measured in interleaved rounds (A B C A B C ...) and the best round counts. Every answer
 is checked (status and bytes), and the client counts the TCP connections it had to open: a server that
@@ -43,6 +47,7 @@ import json
 import logging
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -691,6 +696,90 @@ def bench_zero_change(sizes: Sizes, report: Report, emulator_only: bool = False)
                         "ratio = wall time / the other's")
 
 
+
+# -- 7. the plugin's cost to a pytest run ------------------------------------------------------------
+
+ONE_TEST = "def test_one():\n    assert True\n"
+ONE_FIXTURE_TEST = "def test_one(lro_emulator):\n    assert lro_emulator.operations == []\n"
+
+
+def minimal_environment(root: Path) -> str:
+    """A fresh virtual environment holding only this package (from this checkout) and pytest: its python."""
+    import venv
+
+    environment = root / "venv"
+    venv.create(environment, with_pip=True)
+    python = str(environment / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    str(Path(__file__).resolve().parent.parent), "pytest"], check=True, capture_output=True,
+                   timeout=600)
+    return python
+
+
+def command_seconds(command: list[str], cwd: Path) -> float:
+    """Wall time of one run of ``command`` (which must succeed)."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False, env=environ)
+    seconds = time.perf_counter() - started
+    check(done.returncode == 0, done.stdout + done.stderr)
+    return seconds
+
+
+def bench_plugin_cost(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    quick = sizes is QUICK
+    rounds = 1 if quick else 15
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        # Quick mode measures in this environment (its other plugins included): building one takes a minute.
+        python = sys.executable if quick else minimal_environment(root)
+        where = "this environment" if quick else "a venv with only pytest and lro-emulator"
+        plain, fixture = root / "plain", root / "fixture"
+        for folder, text in ((plain, ONE_TEST), (fixture, ONE_FIXTURE_TEST)):
+            folder.mkdir()
+            (folder / "test_one.py").write_text(text)
+        pytest_command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        contenders = {
+            "collect, plugin": lambda: command_seconds([*pytest_command, "--collect-only"], plain),
+            "collect, -p no:lro_emulator": lambda: command_seconds(
+                [*pytest_command, "--collect-only", "-p", "no:lro_emulator"], plain),
+            "import lro_emulator": lambda: command_seconds([python, "-c", "import lro_emulator"], root),
+            "python alone": lambda: command_seconds([python, "-c", "pass"], root),
+            "import the emulator": lambda: command_seconds([python, "-c", "import lro_emulator.emulator"], root),
+            "run, no fixture": lambda: command_seconds(pytest_command, plain),
+            "run, fixture": lambda: command_seconds(pytest_command, fixture),
+        }
+        if emulator_only:
+            contenders = {"collect, plugin": contenders["collect, plugin"]}
+        elif quick:  # seconds, not a minute: the fixture's first use is measured in full runs only
+            for label in ("import the emulator", "run, no fixture", "run, fixture"):
+                del contenders[label]
+        runs: dict[str, list[float]] = {label: [] for label in contenders}
+        for _ in range(rounds):
+            for label, run in contenders.items():
+                runs[label].append(run())
+    if emulator_only:
+        return
+    median = {label: statistics.median(seconds) for label, seconds in runs.items()}
+    collect = median["collect, plugin"] / median["collect, -p no:lro_emulator"]
+    # The target holds in the minimal venv; this environment's other plugins make the quick ratio noise.
+    report.rows.append(Row(7, f"pytest --collect-only, one test, {where}: plugin vs -p no:lro_emulator",
+                           f"{duration_text(median['collect, plugin'])} vs "
+                           f"{duration_text(median['collect, -p no:lro_emulator'])}", ratio_text(collect),
+                           "<= 1.10x", None if quick else collect <= 1.10))
+    imported = median["import lro_emulator"] - median["python alone"]
+    report.rows.append(Row(7, "import lro_emulator (a process's time beyond python -c pass)",
+                           duration_text(max(imported, 0.0)), "", "< 80 ms", imported < 0.080))
+    if not quick:
+        first = median["run, fixture"] - median["run, no fixture"]
+        emulator_import = median["import the emulator"] - median["python alone"]
+        report.rows.append(Row(7, "the first test using the fixture, beyond a test without it",
+                               f"{duration_text(first)}: {duration_text(emulator_import)} importing the emulator, "
+                               f"{duration_text(max(first - emulator_import, 0.0))} the rest"))
+    report.notes.append(f"7: medians of {rounds} interleaved rounds of whole commands in {where}; the first "
+                        "fixture use's rest is freezegun's first scan of the loaded modules, starting the HTTP "
+                        "server and one test's setup")
+
 # -- the table ---------------------------------------------------------------------------------------
 
 BENCHMARKS: dict[int, tuple[str, Callable[[Sizes, Report, bool], None]]] = {
@@ -700,6 +789,7 @@ BENCHMARKS: dict[int, tuple[str, Callable[[Sizes, Report, bool], None]]] = {
     4: ("fixture cost", bench_fixture),
     5: ("scale", bench_scale),
     6: ("zero-change REST hour", bench_zero_change),
+    7: ("the plugin's cost to a pytest run", bench_plugin_cost),
 }
 
 
@@ -753,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and loops: a few seconds in all")
     parser.add_argument("--only", type=parse_only, default=list(BENCHMARKS), metavar="N[,N]",
-                        help="run only these benchmarks (1-6)")
+                        help="run only these benchmarks (1-7)")
     parser.add_argument("--profile", type=int, choices=list(BENCHMARKS), metavar="N",
                         help="profile benchmark N's emulator side and print the frames with the most own time")
     parser.add_argument("--emulator-only", action="store_true", help=argparse.SUPPRESS)
