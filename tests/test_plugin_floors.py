@@ -10,7 +10,7 @@ import venv
 import pytest
 
 import lro_emulator
-from lro_emulator.plugin import unmet_floors
+from lro_emulator.plugin import unmet_floors  # internal: the guard is checked directly, beside a real old pytest
 
 
 @pytest.mark.parametrize(("pytest_version", "pluggy_version", "missing"), [
