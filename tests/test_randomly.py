@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 # The inner runs' libraries, imported before any pytester run (see test_readme.py for why).
-import google.api_core.operation  # noqa: F401
+import google.api_core.operation
 import google.api_core.operations_v1  # noqa: F401
 import pytest
 
