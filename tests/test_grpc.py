@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ import pytest
 import requests
 from google.cloud.workflows_v1.types import Workflow
 from google.longrunning import operations_pb2, operations_pb2_grpc
-from google.protobuf import any_pb2, duration_pb2, empty_pb2, struct_pb2
+from google.protobuf import any_pb2, duration_pb2, empty_pb2, json_format, struct_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -516,6 +517,96 @@ def test_update_with_a_message_of_another_type_serves_that_message(lro_emulator:
     over_grpc = stub.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
 
     assert unpacked(over_grpc.metadata, error_details_pb2.ErrorInfo) == info
+
+
+# -- answers built once per served state ------------------------------------------------------------------
+
+
+@pytest.fixture
+def conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Operations the gRPC server converts from JSON to protobuf, one entry per conversion.
+
+    Only conversions on other threads than the test's count: scripting checks that payloads pack on the test's own.
+    """
+    converted: list[str] = []
+    parse = json_format.ParseDict
+    test_thread = threading.get_ident()
+
+    def counting(document: Any, message: Message, *args: Any, **kwargs: Any) -> Message:
+        if isinstance(message, operations_pb2.Operation) and threading.get_ident() != test_thread:
+            converted.append(document.get("name"))
+        return parse(document, message, *args, **kwargs)
+
+    monkeypatch.setattr(json_format, "ParseDict", counting)
+    return converted
+
+
+def test_an_operation_served_again_unchanged_is_converted_once_and_again_once_changed(
+    lro_emulator: Emulator, stub: Stub, conversions: list[str]
+) -> None:
+    op = lro_emulator.add_operation(metadata=struct(state="RUNNING")).succeed(struct(state="DONE"), at=10)
+    request = operations_pb2.GetOperationRequest(name=op.name)
+
+    first, again = stub.GetOperation(request), stub.GetOperation(request)
+    waited = stub.WaitOperation(operations_pb2.WaitOperationRequest(name=op.name, timeout=duration_pb2.Duration()))
+
+    assert first == again == waited
+    assert not first.done
+    assert conversions == [op.name]
+    assert op.polls == 3  # each call is still served: only the conversion is remembered
+
+    lro_emulator.clock.advance(10)
+    done = stub.GetOperation(request)
+    assert done.done
+    assert unpacked(done.response, struct_pb2.Struct) == struct_message(state="DONE")
+    assert conversions == [op.name, op.name]
+    assert stub.GetOperation(request) == done
+    assert conversions == [op.name, op.name]
+
+    lro_emulator.reset()  # the remembered answers are the state's
+    again_op = lro_emulator.add_operation(op.name, metadata=struct(state="AGAIN"))
+    assert unpacked(stub.GetOperation(request).metadata, struct_pb2.Struct) == struct_message(state="AGAIN")
+    assert conversions == [op.name, op.name, again_op.name]
+
+
+def test_a_huge_operation_is_converted_each_time_it_is_served(
+    lro_emulator: Emulator, stub: Stub, conversions: list[str]
+) -> None:
+    op = lro_emulator.add_operation(metadata=struct(blob="x" * 70_000))
+    request = operations_pb2.GetOperationRequest(name=op.name)
+
+    assert stub.GetOperation(request) == stub.GetOperation(request)
+    assert conversions == [op.name, op.name]
+
+
+def test_faults_spoil_one_answer_and_leave_the_remembered_one_whole(
+    lro_emulator: Emulator, grpc_channel: grpc.Channel, conversions: list[str]
+) -> None:
+    op = lro_emulator.add_operation(metadata=struct(state="RUNNING"))
+    get = grpc_channel.unary_unary(f"{SERVICE}/GetOperation")
+    request = operations_pb2.GetOperationRequest(name=op.name).SerializeToString()
+    whole = get(request)
+
+    lro_emulator.fault(rpc="GetOperation", nth=1).truncate()
+    assert get(request) == whole[:-1]
+    lro_emulator.fault(rpc="GetOperation", nth=1).malformed()
+    assert get(request) == b"\x0f" + whole
+    assert get(request) == whole
+    assert operations_pb2.Operation.FromString(whole).name == op.name
+    assert conversions == [op.name]
+
+
+def test_each_logged_call_keeps_its_own_request_body(lro_emulator: Emulator, stub: Stub) -> None:
+    op = lro_emulator.add_operation()
+    request = operations_pb2.GetOperationRequest(name=op.name)
+    stub.GetOperation(request)
+    stub.GetOperation(request)
+
+    first, second = lro_emulator.calls
+    assert first.body == second.body == {"name": op.name}
+    first.body["name"] = "changed by the test"
+    stub.GetOperation(request)
+    assert second.body == lro_emulator.calls.last.body == {"name": op.name}
 
 
 # -- lifecycle --------------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The gRPC transport: ``google.longrunning.Operations`` and the declared starting methods over grpcio.
 
 Like the REST transport it translates and holds no state: each call reads the emulator's current
-state, calls the same service, and records the call in the same log. Messages come from
-googleapis-common-protos; errors are gRPC status codes with a ``google.rpc.Status`` (an ErrorInfo
-and any other details) in the trailing metadata, where google-api-core reads them.
+state, calls the same service, and records the call in the same log. What it remembers between
+calls (each served Operation as protobuf bytes, each polled request as read) is kept by that state,
+so a reset forgets it. Messages come from googleapis-common-protos; errors are gRPC status codes
+with a ``google.rpc.Status`` (an ErrorInfo and any other details) in the trailing metadata, where
+google-api-core reads them.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ _MESSAGE_LIMIT = 1000  # bytes of grpc-message, as encoded
 _DETAIL_TEXT_LIMIT = 500  # UTF-8 bytes of each text inside a detail
 _STATUS_LIMIT = 4096  # bytes of the packed Status, message included: 5,464 in base64, 6.5 KiB with grpc-message
 
+#: What CancelOperation and DeleteOperation answer: a serialized google.protobuf.Empty.
+_EMPTY: bytes = empty_pb2.Empty().SerializeToString()
+
 _REQUESTS: dict[str, type[Message]] = {
     "GetOperation": operations_pb2.GetOperationRequest,
     "ListOperations": operations_pb2.ListOperationsRequest,
@@ -54,6 +59,12 @@ _REQUESTS: dict[str, type[Message]] = {
 
 #: Calls served at once; more wait in grpcio's queue.
 _WORKERS = 64
+
+#: How many entries the request cache and the encoding cache each hold before starting over (as REST's caches);
+#: the longest request the request cache keeps, and the largest serialized Operation the encoding cache keeps.
+_CACHE_ENTRIES = 4096
+_REQUEST_CACHE_BYTES = 2048
+_ENCODING_CACHE_BYTES = 65536
 
 
 class GrpcServer:
@@ -103,10 +114,14 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
 
     def __init__(self, state: Callable[[], EmulatorState]) -> None:
         self._state = state
+        # grpcio asks for every call's handler; the Operations methods' are made once (they hold no state).
+        self._operations = {path: self._handler_of(path) for path in (f"/{OPERATIONS_SERVICE}/{rpc}" for rpc in RPCS)}
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
         method: str = handler_call_details.method
+        return self._operations.get(method) or self._handler_of(method)
 
+    def _handler_of(self, method: str) -> grpc.RpcMethodHandler:
         def behaviour(raw: bytes, context: grpc.ServicerContext) -> bytes:
             return self._serve(method, raw, context)
 
@@ -140,12 +155,12 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             decoded: list[Any] = []
 
             def locate() -> str | None:
-                decoded.append(_decode(_REQUESTS[short], raw))
-                read[0] = _as_json(decoded[0])
-                return state.call_name(decoded[0].name)
+                message, body = _operations_request(state, short, raw)
+                decoded.append(message)
+                read[0] = None if body is None else dict(body)  # the log's own copy (its values are scalars)
+                return state.call_name(message.name)
 
-            return Target(short, lambda: self._call(state, short, decoded[0], link).SerializeToString(), locate=locate,
-                          operations=True)
+            return Target(short, lambda: self._call(state, short, decoded[0], link), locate=locate, operations=True)
         starter = state.starts.by_grpc_method(method)
         if starter is None:
             declared = "".join(f", {m}" for m in state.starts.grpc_methods())
@@ -171,17 +186,17 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         def start() -> bytes:
             document = state.start(starter, StartRequest("grpc", starter.rpc, request[0], headers=headers))
             created.append(document["name"])
-            payload: bytes = _message(state, document, operations_pb2.Operation).SerializeToString()
-            return payload
+            return _encoded_operation(state, document)
 
         # A start names no operation until it creates one; locating it only decodes the request.
         return Target(starter.rpc, start, locate=decode, names=lambda _: created[0] if created else None)
 
     @staticmethod
-    def _call(state: EmulatorState, rpc: str, request: Any, link: _CallLink) -> Message:
+    def _call(state: EmulatorState, rpc: str, request: Any, link: _CallLink) -> bytes:
+        """The serialized answer of an Operations method."""
         service = state.service
         if rpc == "GetOperation":
-            return _message(state, service.get_operation(request.name), operations_pb2.Operation)
+            return _encoded_operation(state, service.get_operation(request.name))
         if rpc == "ListOperations":
             document = service.list_operations(
                 request.name,
@@ -190,16 +205,17 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
                 page_token=request.page_token,
                 return_partial_success=request.return_partial_success,
             )
-            return _message(state, document, operations_pb2.ListOperationsResponse)
+            listed: bytes = _message(state, document, operations_pb2.ListOperationsResponse).SerializeToString()
+            return listed
         if rpc == "CancelOperation":
             service.cancel_operation(request.name)
-            return empty_pb2.Empty()
+            return _EMPTY
         if rpc == "DeleteOperation":
             service.delete_operation(request.name)
-            return empty_pb2.Empty()
+            return _EMPTY
         timeout = _timeout(request.timeout) if request.HasField("timeout") else None
         wait = service.wait_operation(request.name, timeout, gone=lambda: link.gone(0))
-        return _message(state, wait, operations_pb2.Operation)
+        return _encoded_operation(state, wait)
 
 
 class _CallLink:
@@ -234,6 +250,24 @@ def _decode(kind: Any, raw: bytes) -> Message:
     return message
 
 
+def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any, dict[str, Any] | None]:
+    """The request of an Operations method and its proto3 JSON; the same bytes again are read once.
+
+    A client polls with the same request bytes over and over, and reading them (the JSON above all)
+    cost more than serving the answer. The message is only ever read, never changed; requests that
+    do not decode are not remembered (each fails as the first did), nor are the rare long ones.
+    """
+    requests = state.cache("grpc.requests", _CACHE_ENTRIES)
+    key = (rpc, raw)
+    found: tuple[Any, dict[str, Any] | None] | None = requests.get(key)
+    if found is None:
+        message = _decode(_REQUESTS[rpc], raw)
+        found = (message, _as_json(message))
+        if len(raw) <= _REQUEST_CACHE_BYTES:
+            requests.put(key, found)
+    return found
+
+
 def _as_json(message: Message) -> dict[str, Any] | None:
     """The request as proto3 JSON for the call log, or None when a value has no JSON form (an invalid Duration)."""
     try:
@@ -251,6 +285,26 @@ def _timeout(duration: Any) -> timedelta:
         raise StatusError.bad_request(f"timeout is not a valid Duration (seconds={seconds}, nanos={nanos})",
                                    field="timeout")
     return timedelta(seconds=seconds, microseconds=nanos / 1000)
+
+
+def _encoded_operation(state: EmulatorState, document: dict[str, Any]) -> bytes:
+    """The serialized ``google.longrunning.Operation`` of a served Operation document, converted once per document.
+
+    The service hands out the same rendered object until the operation's state changes (and nobody
+    mutates it), so its identity is a key, as for REST's encodings; the object is kept beside its
+    bytes so that the identity cannot be reused while remembered. The cache is the state's: a reset
+    forgets it. A document that does not pack is never remembered (each call that serves it fails
+    as the first did), nor is the rare huge one.
+    """
+    encodings = state.cache("grpc.encodings", _CACHE_ENTRIES)
+    found = encodings.get(id(document))
+    if found is not None and found[0] is document:
+        cached: bytes = found[1]
+        return cached
+    payload: bytes = _message(state, document, operations_pb2.Operation).SerializeToString()
+    if len(payload) <= _ENCODING_CACHE_BYTES:
+        encodings.put(id(document), (document, payload))
+    return payload
 
 
 def _message(state: EmulatorState, document: dict[str, Any], kind: type[Message]) -> Message:
