@@ -21,7 +21,15 @@ from .emulator import DEFAULT_START, Emulator, WsgiApp
 from .intercept import Interception
 from .virtual_time import TimeBackdrop, VirtualTime
 from .wire.codes import Code
-from .wire.errors import EmulatorFailure, LroEmulatorError, NotServing, OperationNotFound, ScriptError, StatusError
+from .wire.errors import (
+    EmulatorFailure,
+    LroEmulatorError,
+    NotServing,
+    OperationNotFound,
+    ScriptError,
+    StaleHandle,
+    StatusError,
+)
 from .wire.profiles import PROFILES, Profile
 from .wire.validation import SchemaViolation
 
@@ -75,6 +83,7 @@ __all__ = [
     "Script",
     "ScriptError",
     "Seconds",
+    "StaleHandle",
     "StartRequest",
     "Starter",
     "StatusError",
