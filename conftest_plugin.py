@@ -116,32 +116,39 @@ def lro_emulator(request: pytest.FixtureRequest, lro_emulator_server: Emulator) 
     auth, intercept, project.
     The fixture is synchronous, so it serves ``async def`` tests under pytest-asyncio and anyio too;
     virtual time covers ``asyncio.sleep``.
+
+    The object is the test's own view of the session's emulator: once the test has ended, it and every handle
+    the test made raise `StaleHandle` naming the test, so a thread or a global that outlives the test cannot
+    script the next one.
     """
     from lro_emulator.virtual_time import SeededRandom, VirtualTime
 
     options = _marker_options(request)
-    emulator = lro_emulator_server
-    scenario = _scenario(request, options)
-    seed = options.get("seed", 0)
-    request.node.stash[_SEED] = seed
-    emulator.reset(start=options.get("start"), profile=options.get("profile"), seed=0 if seed is None else seed)
-    _require_auth(emulator, options.get("auth"))
-    if options.get("grpc", False):
-        emulator.start_grpc()
-    if scenario is not None:
-        emulator.load_scenario(scenario)
-    interception = _interception(emulator, options)
+    emulator = lro_emulator_server._for_test(request.node.nodeid)
     try:
-        virtual = options.get("virtual_time", True)
-        time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=_backdrop(request.config)) if virtual
-                        else SeededRandom(seed))
-    except TypeError as error:
-        raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
-    # The interception first: it imports the client libraries it patches, which must happen in real time.
-    with interception, time_context:
-        yield emulator
-    # Problems recorded after the test body (during teardown) still fail the test's run.
-    emulator.check()
+        scenario = _scenario(request, options)
+        seed = options.get("seed", 0)
+        request.node.stash[_SEED] = seed
+        emulator.reset(start=options.get("start"), profile=options.get("profile"), seed=0 if seed is None else seed)
+        _require_auth(emulator, options.get("auth"))
+        if options.get("grpc", False):
+            emulator.start_grpc()
+        if scenario is not None:
+            emulator.load_scenario(scenario)
+        interception = _interception(emulator, options)
+        try:
+            virtual = options.get("virtual_time", True)
+            time_context = (VirtualTime(emulator.clock, seed=seed, backdrop=_backdrop(request.config)) if virtual
+                            else SeededRandom(seed))
+        except TypeError as error:
+            raise pytest.UsageError(f"@pytest.mark.lro_emulator: {error}") from None
+        # The interception first: it imports the client libraries it patches, which must happen in real time.
+        with interception, time_context:
+            yield emulator
+        # Problems recorded after the test body (during teardown) still fail the test's run.
+        emulator.check()
+    finally:
+        emulator._end()  # a setup that failed ends it too: the test is over either way
 
 
 def _scenario(request: pytest.FixtureRequest, options: dict[str, Any]) -> Scenario | None:
@@ -259,7 +266,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     emulator = _emulator_of(item)
     if report.failed and emulator is not None:
-        report.sections.append((REPORT_SECTION, emulator.describe()))
+        # A teardown's report comes after the test's emulator ended (it refuses use then): the session's one
+        # describes the same state, which stays in force until the next test resets it.
+        server = getattr(item, "funcargs", {}).get("lro_emulator_server")
+        report.sections.append((REPORT_SECTION, (server if server is not None else emulator).describe()))
     return report
 
 

@@ -64,8 +64,9 @@ def stub(grpc_channel: grpc.Channel) -> Stub:
 @pytest.fixture
 def users_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A user's project with pytest-asyncio installed (so its loop scope is set), run as if from a fresh shell."""
-    for variable in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "PYTEST_ADDOPTS"):
+    for variable in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(variable, raising=False)  # this suite may itself run under xdist
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")  # as the pytester fixture says
     # Without this setting pytest-asyncio warns at start-up (an error under -W error).
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     return pytester

@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from .intercept import Interception
     from .virtual_time import TimeBackdrop, VirtualTime
     from .wire.codes import Code
-    from .wire.errors import EmulatorFailure, LroEmulatorError, NotServing, OperationNotFound, ScriptError, StatusError
+    from .wire.errors import (
+        EmulatorFailure,
+        LroEmulatorError,
+        NotServing,
+        OperationNotFound,
+        ScriptError,
+        StaleHandle,
+        StatusError,
+    )
     from .wire.profiles import PROFILES, Profile
     from .wire.validation import SchemaViolation
 
@@ -71,6 +79,7 @@ _EXPORTS = {
     "NotServing": ".wire.errors",
     "OperationNotFound": ".wire.errors",
     "ScriptError": ".wire.errors",
+    "StaleHandle": ".wire.errors",
     "StatusError": ".wire.errors",
     "PROFILES": ".wire.profiles",
     "Profile": ".wire.profiles",
@@ -131,6 +140,7 @@ __all__ = [
     "Script",
     "ScriptError",
     "Seconds",
+    "StaleHandle",
     "StartRequest",
     "Starter",
     "StatusError",

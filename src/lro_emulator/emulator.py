@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 import re
 import threading
@@ -20,6 +22,7 @@ from .core.report import describe
 from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
 from .core.state import EmulatorState
+from .core.tenure import Ending, Tenure
 from .intercept import DEFAULT_PROJECT, HostMatcher, Interception, Redirect
 from .intercept.inprocess import WsgiApp
 from .proxies import bypassing_proxies
@@ -27,7 +30,7 @@ from .rest.app import RestApp
 from .rest.control import ControlPlane
 from .rest.server import HttpServer
 from .wire.addresses import is_loopback, local_address
-from .wire.errors import EmulatorFailure, NotServing, ScriptError
+from .wire.errors import EmulatorFailure, NotServing, ScriptError, StaleHandle
 from .wire.profiles import Profile
 from .wire.proto3_json import format_timestamp
 from .wire.validation import load_schemas
@@ -93,6 +96,7 @@ class Emulator:
         self._pacing = Pacing(self._clock, speed) if speed is not None or manual else None
         self._observers: list[Callable[[Call], None]] = []
         self._in_process = False  # whether an interception answers REST calls in-process (no connection to fault)
+        self._label: str | None = None  # the test using the emulator (`_for_test`), which names it in its states
         self._state = self._new_state(profile)
         self._state.calls.origin = self._origin
         self._control = ControlPlane(_ControlTarget(self), token=control_token)
@@ -153,9 +157,14 @@ class Emulator:
     ) -> None:
         """Forget every operation, call, fault and credential, and restart the clock (at ``start``, or where
         it first started). ``seed`` seeds the dice of probabilistic faults.
+
+        Handles of the state before (operations, starters, faults) raise `StaleHandle` from then on.
         """
         state = self._new_state(self._profile if profile is None else profile, seed)
-        self._take_on(state, self._start if start is None else start)
+        with self._clock.lock:  # one step with the swap: a handle checks its tenure under this lock before it acts
+            previous = self._state
+            self._take_on(state, self._start if start is None else start)
+            previous.tenure.end(Ending.REPLACED)
 
     def _take_on(self, state: EmulatorState, start: datetime | str) -> None:
         """Make ``state`` the emulator's, its clock started over at ``start`` in a new epoch.
@@ -172,7 +181,7 @@ class Emulator:
 
     def _new_state(self, profile: str | Profile, seed: object = 0) -> EmulatorState:
         state = EmulatorState(clock=self._clock, profile=profile, schemas=self._schemas, pacing=self._pacing,
-                              on_call=self._report, seed=seed, max_calls=self._max_calls)
+                              on_call=self._report, seed=seed, max_calls=self._max_calls, label=self._label)
         state.faults.in_process = self._in_process
         return state
 
@@ -207,7 +216,7 @@ class Emulator:
         # Atomic against other loads and resets (the clock's lock is theirs too): each load that returns is kept
         # whole, and the first after a reset is the only one that may switch the profile or the clock start.
         with self._clock.lock:
-            state = self._current()
+            state = self._scripting()
             profile = scenario.profile or state.profile.name
             start = scenario.start or self._origin
             try:
@@ -230,10 +239,12 @@ class Emulator:
             origin = self._origin
             self._take_on(fresh, start)
             try:
-                return scenario._apply(fresh, checked=True)
+                loaded = scenario._apply(fresh, checked=True)
             except BaseException:  # all or nothing: the emulator goes back to the state and clock it had
                 self._take_on(state, origin)
                 raise
+            state.tenure.end(Ending.REPLACED)
+            return loaded
 
     def _fresh(self, state: EmulatorState) -> bool:
         """Nothing scripted, declared, called or moved since the last reset."""
@@ -351,6 +362,27 @@ class Emulator:
             self._pacing.sync()
         return self._state
 
+    def _scripting(self) -> EmulatorState:
+        """The current state, to script or hand out handles of: `StaleHandle` once its test has ended.
+
+        Only the session's emulator itself gets here then (the one the fixture gave a test refuses first), used
+        after an ``lro_emulator`` test without a reset: its handles would be stale at once.
+        """
+        __tracebackhide__ = True
+        state = self._current()
+        state.tenure.check("the emulator's state", "reset() the emulator before scripting it again, as the "
+                                                   "lro_emulator fixture does for each test")
+        return state
+
+    def _for_test(self, label: str) -> _TestEmulator:
+        """This emulator as the test ``label`` (a node id) sees it, until `_TestEmulator._end` (the fixture's).
+
+        States made from now on carry the label, so their handles name the test when used after it.
+        """
+        with self._clock.lock:
+            self._label = label
+        return _TestEmulator(self, label)
+
     def check(self) -> None:
         """Raise `EmulatorFailure` for responses that went wrong since the last check (the fixture calls this)."""
         __tracebackhide__ = True
@@ -371,7 +403,7 @@ class Emulator:
         ``{parent}/operations/op-1``, ``op-2``, ... in order, the same on every run.
         """
         __tracebackhide__ = True
-        return self._current().add_operation(name, metadata, parent=parent)
+        return self._scripting().add_operation(name, metadata, parent=parent)
 
     def on_start(
         self,
@@ -409,8 +441,8 @@ class Emulator:
         and sent.
         """
         __tracebackhide__ = True
-        return self._current().declare_start(method, http=http, grpc=grpc, script=script, body=body,
-                                             request_type=request_type, parent=parent)
+        return self._scripting().declare_start(method, http=http, grpc=grpc, script=script, body=body,
+                                               request_type=request_type, parent=parent)
 
     def fault(
         self,
@@ -437,7 +469,7 @@ class Emulator:
         faults select a call, the one scripted first fires.
         """
         __tracebackhide__ = True
-        state = self._current()
+        state = self._scripting()
         return FaultBuilder(state.faults, state.clock.now(), state.check_error, rpc=rpc, name=name,
                             transport=transport, nth=nth, first=first, during=during, probability=probability,
                             seed=seed)
@@ -468,7 +500,7 @@ class Emulator:
         """
         __tracebackhide__ = True
         policy = AuthPolicy.build(token, api_key, forbidden)
-        self._current().auth = policy
+        self._scripting().auth = policy
 
     def describe(self) -> str:
         """The report a failing test shows: each operation's timeline beside the calls, faults and problems."""
@@ -476,16 +508,94 @@ class Emulator:
 
     def operation(self, name: str) -> OperationHandle:
         """The handle of an existing operation."""
-        return self._current().operation(name)
+        __tracebackhide__ = True
+        return self._scripting().operation(name)
 
     @property
     def operations(self) -> list[OperationHandle]:
         """Handles of every live operation, in creation order."""
-        return self._current().operations()
+        __tracebackhide__ = True
+        return self._scripting().operations()
 
     def __repr__(self) -> str:
         where = self.url if self._http.running else "not started"
         return f"<Emulator {self.profile.name} {where} at {self.clock.now().isoformat()}>"
+
+
+def _refused_after_the_test(cls: type[_TestEmulator]) -> type[_TestEmulator]:
+    """Give ``cls`` every public member of `Emulator` (and ``with``), each checking the test's tenure first.
+
+    The check is one attribute read, inline, and a property's getter takes no arguments to pack: a test calls the
+    emulator's members often (``emu.clock`` in a loop), and the check must cost it next to nothing.
+    """
+
+    def refuse(self: _TestEmulator) -> None:
+        __tracebackhide__ = True
+        raise StaleHandle(self._tenure.message(
+            "this emulator", "the lro_emulator fixture gives each test its own emulator, good during that test only: "
+                             "end the threads that use it before the test returns, and keep none for a later test"))
+
+    def method(member: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(member)
+        def checked(self: _TestEmulator, *args: Any, **kwargs: Any) -> Any:
+            __tracebackhide__ = True
+            if self._tenure.ended is not None:
+                refuse(self)
+            return member(self, *args, **kwargs)
+
+        return checked
+
+    def getter(member: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        @functools.wraps(member)
+        def checked(self: _TestEmulator) -> Any:
+            __tracebackhide__ = True
+            if self._tenure.ended is not None:
+                refuse(self)
+            return member(self)
+
+        return checked
+
+    for name, member in vars(Emulator).items():
+        if (name.startswith("_") and name not in ("__enter__", "__exit__")) or name in vars(cls):
+            continue
+        if isinstance(member, property) and member.fget is not None:
+            setattr(cls, name, property(getter(member.fget), doc=member.__doc__))
+        elif inspect.isfunction(member):
+            setattr(cls, name, method(member))
+    return cls
+
+
+@_refused_after_the_test
+class _TestEmulator(Emulator):
+    """The emulator the pytest fixture gives one test: the session's emulator under another identity.
+
+    It shares the session emulator's very attribute dict (the Borg idiom), so it is that emulator in every
+    respect, servers, state and clock, and a reset through either is seen by both; only the test's tenure, in
+    its own slot, is its own. Each public member checks that tenure first, so the object a thread or a module
+    global kept from an earlier test raises `StaleHandle` naming that test instead of scripting the test now
+    running. A facade that forwarded calls would change what ``self`` means inside `Emulator`'s methods; this
+    needs no forwarding, and stays an `Emulator` for the fixture's users.
+    """
+
+    __slots__ = ("_tenure",)
+
+    def __init__(self, emulator: Emulator, label: str) -> None:
+        # Not Emulator.__init__, which would start another emulator: this one takes the session's attributes.
+        self.__dict__ = emulator.__dict__
+        self._tenure = Tenure(label)
+
+    def _end(self) -> None:
+        """The test is over: this object and the state in force (the test's own) refuse use from now on."""
+        with self._clock.lock:  # the lock a handle checks its tenure under before it acts
+            self._tenure.end(Ending.TEST_ENDED)
+            self._state.tenure.end(Ending.TEST_ENDED)
+            if self._label == self._tenure.label:
+                self._label = None  # states made by a later reset of the session's emulator are nobody's test
+
+    def __repr__(self) -> str:
+        if self._tenure.ended is not None:
+            return f"<Emulator of test {self._tenure.label!r}, which has ended>"
+        return super().__repr__()
 
 
 class _ControlTarget:

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..wire.codes import Code, parse_code
-from ..wire.errors import ScriptError, StatusError
+from ..wire.errors import ScriptError, StaleHandle, StatusError
 from ..wire.proto3_json import JSON, format_timestamp, json_problems, parse_timestamp, to_timedelta
 from .calls import CallList
 from .globs import Glob
+from .tenure import Tenure
 
 __all__ = ["Effect", "Fault", "FaultPlan"]
 
@@ -54,7 +55,8 @@ class Fault:
     """One scripted fault and the calls it fired on (``fired``, a `CallList`).
 
     Create faults with ``emu.fault(...)`` followed by an effect (``.error(...)``, ``.delay(...)``, ...)
-    or in a scenario file's ``faults`` list.
+    or in a scenario file's ``faults`` list. ``fired`` and ``matched`` work only during the test that scripted
+    it (until the next reset, outside pytest), then raise `StaleHandle`; what it is aimed at stays readable.
     """
 
     number: int
@@ -72,12 +74,32 @@ class Fault:
     hang_limit: float = DEFAULT_HANG_LIMIT
     body: Any = None
     status: int = 200
-    matched: int = 0
-    fired: CallList = dataclasses.field(default_factory=CallList)
 
     def __post_init__(self) -> None:
         self._pattern = None if self.name is None else _name_pattern(self.name)
         self._random = random.Random(self.seed)
+        self._matched = 0
+        # Kept private so that reading them goes through the check below; the call pipeline records here.
+        self._fired = CallList()
+        #: The tenure of the state it is scripted in (`FaultPlan.add` gives it); a fault of no plan never ends.
+        self._tenure = Tenure()
+
+    @property
+    def matched(self) -> int:
+        """How many calls it was aimed at so far (whether it fired on them or not)."""
+        self._live()
+        return self._matched
+
+    @property
+    def fired(self) -> CallList:
+        """The calls it fired on, in order."""
+        self._live()
+        return self._fired
+
+    def _live(self) -> None:
+        __tracebackhide__ = True
+        if self._tenure.ended is not None:
+            raise StaleHandle(self._tenure.message(f"fault {self.number}"))
 
     def aims_at(self, rpc: str | None, name: str | None, transport: str) -> bool:
         """Whether a call of ``rpc`` naming ``name`` over ``transport`` is one this fault is aimed at."""
@@ -91,14 +113,14 @@ class Fault:
 
     def _selects(self, now: datetime) -> bool:
         """Count one more aimed call and say whether the fault fires on it (draws its dice either way)."""
-        self.matched += 1
+        self._matched += 1
         if self.probability is not None:
             # Drawn for every aimed call, so each fault's draws depend on its own seed and calls only.
             return self._random.random() < self.probability
         if self.nth is not None:
-            return self.matched == self.nth
+            return self._matched == self.nth
         if self.first is not None:
-            return self.matched <= self.first
+            return self._matched <= self.first
         if self.during is not None:
             return self.during[0] <= now < self.during[1]
         return True
@@ -133,14 +155,16 @@ class Fault:
         return "every call"
 
     def __repr__(self) -> str:
-        return f"<{self.describe()}; fired {len(self.fired)} of {self.matched}>"
+        return f"<{self.describe()}; fired {len(self._fired)} of {self._matched}>"
 
 
 class FaultPlan:
     """The faults of one emulator state, in the order they were scripted. Thread-safe."""
 
-    def __init__(self, seed: object = 0) -> None:
+    def __init__(self, seed: object = 0, tenure: Tenure | None = None) -> None:
         self.seed = seed
+        #: The tenure of the state the plan belongs to, which each fault and builder of it shares.
+        self.tenure = Tenure() if tenure is None else tenure
         #: Whether REST calls are answered in-process (an interception): then there is no connection for a fault
         #: to drop or hold, and faults that need one are refused where they are scripted.
         self.in_process = False
@@ -154,6 +178,7 @@ class FaultPlan:
             if self.in_process:
                 refuse_connection_faults([fault])
             fault.number = len(self._faults) + 1
+            fault._tenure = self.tenure
             self._faults.append(fault)
         return fault
 
@@ -220,7 +245,7 @@ class FaultBuilder:
     """The aim of a fault being scripted; one of its methods says what the fault does and adds it.
 
     Returned by ``emu.fault(...)``; each effect method returns the `Fault`, whose ``fired`` lists
-    the calls it fired on.
+    the calls it fired on. After the test that made it (the next reset, outside pytest), each raises `StaleHandle`.
     """
 
     def __init__(
@@ -240,6 +265,7 @@ class FaultBuilder:
         ``retry_delay`` adds a ``google.rpc.RetryInfo`` saying how long the client should wait.
         """
         __tracebackhide__ = True
+        self._live()
         try:
             extra = list(details)
             if retry_delay is not None:
@@ -261,6 +287,7 @@ class FaultBuilder:
         call DEADLINE_EXCEEDED once it passes, as the client's own timer would.
         """
         __tracebackhide__ = True
+        self._live()
         try:
             delay = to_timedelta(seconds, what="delay()")
         except ValueError as error:
@@ -276,6 +303,7 @@ class FaultBuilder:
         timeout to themselves: the client's own timer fires, for real.
         """
         __tracebackhide__ = True
+        self._live()
         if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit <= 3600:
             raise ScriptError(f"hang(limit=) is real seconds, more than 0 and at most 3600; got {limit!r}")
         return self._add(Effect.HANG, hang_limit=float(limit))
@@ -303,6 +331,7 @@ class FaultBuilder:
         marks such calls (``call.validated`` is False).
         """
         __tracebackhide__ = True
+        self._live()
         if self._aim.get("transport") == "grpc":
             raise ScriptError("respond() sends a JSON body, which gRPC does not carry; over gRPC use malformed(), "
                               "truncate() or error()")
@@ -316,7 +345,14 @@ class FaultBuilder:
             raise ScriptError(f"respond() body has no JSON form: {problem[0] or '/'}: {problem[1]}")
         return self._add(Effect.RESPOND, body=body, status=status, transport="http")
 
+    def _live(self) -> None:
+        """`StaleHandle` once the builder's test has ended (before its arguments are checked, which is moot then)."""
+        __tracebackhide__ = True
+        self._plan.tenure.check("this FaultBuilder")
+
     def _add(self, effect: Effect, **fields: Any) -> Fault:
+        __tracebackhide__ = True
+        self._live()
         aim = dict(self._aim)
         aim.update(fields)
         return self._plan.add(Fault(number=0, effect=effect, **aim))

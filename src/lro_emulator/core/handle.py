@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..wire.codes import Code, parse_code
-from ..wire.errors import ScriptError
+from ..wire.errors import ScriptError, StaleHandle
 from ..wire.proto3_json import JSON, to_timedelta
 from ..wire.protobuf import json_of
 from ..wire.validation import SchemaViolation
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .calls import CallList
     from .clock import VirtualClock
     from .store import OperationStore
+    from .tenure import Tenure
 
 __all__ = ["EMPTY_RESPONSE", "Host", "OperationHandle"]
 
@@ -40,6 +41,8 @@ class Host(Protocol):
     store: OperationStore
     #: Whether served payloads must pack into protobuf messages (once gRPC serves).
     typed: bool
+    #: How long the state's handles may be used (until its test ends or a reset replaces it).
+    tenure: Tenure
 
     def check_packs(self, document: dict[str, Any], name: str) -> None:
         """`ScriptError` unless the Operation ``document`` packs into protobuf messages."""
@@ -53,6 +56,9 @@ class OperationHandle:
     With neither, the step fires at the current instant. A step that would arrive after the
     operation is done, or a payload that violates the schema, raises `ScriptError` here, with the
     JSON pointer of the fault inside the Operation.
+
+    A handle works only during the test that made it (until the emulator is next reset, outside pytest):
+    afterwards everything but its ``name`` and ``created`` raises `StaleHandle`.
     """
 
     def __init__(self, state: Host, record: OperationRecord) -> None:
@@ -67,11 +73,13 @@ class OperationHandle:
     @property
     def polls(self) -> int:
         """How many polls (GetOperation and WaitOperation answers) the operation has had."""
+        self._live()
         return self._record.polls
 
     @property
     def done(self) -> bool:
         """Whether the operation is done as of the clock's current time."""
+        self._live()
         with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             return self._record.done
@@ -84,6 +92,7 @@ class OperationHandle:
     @property
     def calls(self) -> OperationCalls:
         """The calls that named this operation, with polling assertions (``op.calls.assert_polled(3)``)."""
+        self._live()
         # A call before the operation existed (a 404 for its name, an earlier one of the same name) is not its call.
         mine = [call for call in self._state.calls if call.name == self.name and call.time >= self.created]
         return OperationCalls(mine, name=self.name, created=self.created)
@@ -91,6 +100,7 @@ class OperationHandle:
     @property
     def history(self) -> list[Transition]:
         """The transitions that have fired so far, with their virtual instants."""
+        self._live()
         with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             return list(self._record.history)
@@ -100,6 +110,7 @@ class OperationHandle:
     ) -> OperationHandle:
         """Change metadata (merged key by key; a key set to None is removed)."""
         __tracebackhide__ = True
+        self._live()
         return self._script(StepKind.UPDATE, at, after_polls, metadata=metadata)
 
     def succeed(
@@ -112,6 +123,7 @@ class OperationHandle:
     ) -> OperationHandle:
         """Become done with ``response`` (an Any with ``@type``; google.protobuf.Empty when omitted)."""
         __tracebackhide__ = True
+        self._live()
         payload = self._payload("any", EMPTY_RESPONSE if response is None else response, "/response")
         self._check_declared("response", payload, "/response", given=response is not None)
         return self._script(StepKind.SUCCEED, at, after_polls, metadata=metadata, result=("response", payload))
@@ -128,6 +140,7 @@ class OperationHandle:
     ) -> OperationHandle:
         """Become done with an error: ``code`` by name or number, a message, and detail messages."""
         __tracebackhide__ = True
+        self._live()
         try:
             rpc_code = parse_code(code)
         except ValueError as error:
@@ -160,6 +173,7 @@ class OperationHandle:
         itself fails with ``code`` and ``message``.
         """
         __tracebackhide__ = True
+        self._live()
         try:
             cancel_mode = CancelMode(mode)
         except ValueError:
@@ -177,18 +191,27 @@ class OperationHandle:
         if cancel_metadata is not None:
             self._check_declared("metadata", cancel_metadata, "/metadata")
         with self._state.clock.lock:
+            self._live()  # again under the lock a reset takes: the policy never lands in a state it just retired
             self._check_preview(cancel_step(cancel_metadata))
             self._record.cancel_policy = CancelPolicy(cancel_mode, delay, refuse_code, message, cancel_metadata)
         return self
 
     def snapshot(self) -> JSON:
         """The Operation JSON exactly as GetOperation would serve it now (without counting a poll)."""
+        self._live()
         with self._state.clock.lock:
             self._record.settle(self._state.clock.now())
             document: JSON = json.loads(json.dumps(self._record.render()))
             return document
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _live(self) -> None:
+        """`StaleHandle` once the handle's test has ended or a reset replaced its state."""
+        __tracebackhide__ = True
+        tenure = self._state.tenure
+        if tenure.ended is not None:
+            raise StaleHandle(tenure.message(f"the OperationHandle of {self._record.name!r}"))
 
     def _payload(self, schema: str, value: Mapping[str, Any], pointer: str) -> JSON:
         """A private JSON copy of ``value``, checked against ``schema``; faults carry their pointer."""
@@ -237,6 +260,7 @@ class OperationHandle:
         if step_metadata is not None:
             self._check_declared("metadata", step_metadata, "/metadata")
         with self._state.clock.lock:
+            self._live()  # again under the lock a reset takes: the step never lands in a state it just retired
             record, clock = self._record, self._state.clock
             if record.deleted:
                 raise ScriptError(f"operation {record.name!r} was deleted; it can no longer be scripted")

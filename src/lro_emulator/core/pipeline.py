@@ -150,7 +150,7 @@ def run_call(
     # Logged before any hold, so that a test sees the call as soon as its client gives up.
     state.calls._record(call)
     if fault is not None:
-        fault.fired._record(call)
+        fault._fired._record(call)  # not `fired`, which refuses once the test ended: a late call still counts
         if not expired:  # when the deadline passed, the clock has moved to it already
             _hold(state, fault, link)
     return Outcome(result, failure, fault, call)

@@ -61,9 +61,10 @@ def describe(state: EmulatorState, origin: datetime) -> str:
     faults = list(state.faults)
     lines.append("faults:" + (" none scripted" if not faults else ""))
     for fault in faults:
-        fired = ", ".join(f"+{format_offset((call.time - origin).total_seconds())}" for call in list(fault.fired)[:10])
-        more = "" if len(fault.fired) <= 10 else f", ... ({len(fault.fired)} in all)"
-        lines.append(f"  {fault.describe()}: fired {len(fault.fired)} of {fault.matched} aimed call(s)"
+        # Its private fields: a report is also wanted once the test has ended, when the public ones refuse.
+        fired = ", ".join(f"+{format_offset((call.time - origin).total_seconds())}" for call in list(fault._fired)[:10])
+        more = "" if len(fault._fired) <= 10 else f", ... ({len(fault._fired)} in all)"
+        lines.append(f"  {fault.describe()}: fired {len(fault._fired)} of {fault._matched} aimed call(s)"
                      + (f" at {fired}{more}" if fired else ""))
     problems = list(state.problems)
     lines.append("schema violations and emulator failures:" + (" none" if not problems else ""))

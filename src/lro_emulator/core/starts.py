@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..wire.errors import ScriptError
+from ..wire.errors import ScriptError, StaleHandle
 from ..wire.http_rules import HttpRule, RuleIndex
 from ..wire.proto3_json import JSON
+from .tenure import Tenure
 
 if TYPE_CHECKING:
     from .handle import OperationHandle
@@ -67,6 +68,9 @@ ParentOf = Callable[[StartRequest], str]
 class Starter:
     """One declared starting method. ``operations`` and ``requests`` hold what each call created and sent.
 
+    Those two work only during the test that declared it (until the next reset, outside pytest), then raise
+    `StaleHandle`; what it declares (``http``, ``method``, the types) stays readable.
+
     ``http`` is its main HTTP binding and ``bindings`` every one (the main first, then the additional
     bindings its google.api.http rule lists). ``method`` is its full name when it was declared from the
     method itself; ``response_type`` and ``metadata_type`` are the full names of the messages its
@@ -78,8 +82,6 @@ class Starter:
     request_type: Any
     script: Script | None
     parent: str | ParentOf = "parent"
-    operations: list[OperationHandle] = dataclasses.field(default_factory=list)
-    requests: list[StartRequest] = dataclasses.field(default_factory=list)
     bindings: tuple[HttpRule, ...] = ()
     method: str | None = None
     response_type: str | None = None
@@ -95,6 +97,32 @@ class Starter:
             self.bindings = (self.http,)
         elif self.bindings and self.http is None:
             self.http = self.bindings[0]
+        self._operations: list[OperationHandle] = []
+        self._requests: list[StartRequest] = []
+        #: The tenure of the state it is declared in (`StartTable.add` gives it); a starter of no state never ends.
+        self._tenure = Tenure()
+
+    @property
+    def operations(self) -> list[OperationHandle]:
+        """The operations its calls created, in order."""
+        self._live()
+        return self._operations
+
+    @property
+    def requests(self) -> list[StartRequest]:
+        """The requests of its calls, in order."""
+        self._live()
+        return self._requests
+
+    def _served(self, operation: OperationHandle, request: StartRequest) -> None:
+        """Record a call that created ``operation`` (the state does, as it answers the call)."""
+        self._operations.append(operation)
+        self._requests.append(request)
+
+    def _live(self) -> None:
+        __tracebackhide__ = True
+        if self._tenure.ended is not None:
+            raise StaleHandle(self._tenure.message(f"the Starter of {self.rpc}"))
 
     @property
     def rpc(self) -> str:
@@ -119,7 +147,9 @@ class Starter:
 class StartTable:
     """The starting methods declared on one emulator state, looked up by HTTP request or gRPC method."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenure: Tenure | None = None) -> None:
+        #: The tenure of the state the table belongs to, which each starter declared here shares.
+        self._tenure = Tenure() if tenure is None else tenure
         self._starters: list[Starter] = []
         # Replaced whole whenever a start is added or forgotten (the state's lock held), never changed in place:
         # a request routed meanwhile reads the old index or the new one.
@@ -134,6 +164,7 @@ class StartTable:
                     raise ScriptError(f"{rule.text} already starts operations; declare it once")
             if starter.grpc_method is not None and starter.grpc_method == other.grpc_method:
                 raise ScriptError(f"{starter.grpc_method} already starts operations; declare it once")
+        starter._tenure = self._tenure
         self._starters.append(starter)
         self._reindex()
 
@@ -151,7 +182,7 @@ class StartTable:
 
     def copy(self) -> StartTable:
         """A table with the same declarations (a scratch table for checking a scenario)."""
-        table = StartTable()
+        table = StartTable(self._tenure)
         table._starters = list(self._starters)
         table._reindex()
         return table

@@ -22,6 +22,7 @@ from .handle import OperationHandle, Payload, checked_payload
 from .operations import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
+from .tenure import Tenure
 from .timeline import DeclaredTypes, cancel_step
 
 __all__ = ["BoundedCache", "EmulatorState"]
@@ -75,8 +76,11 @@ class EmulatorState:
         on_call: Callable[[Call], None] | None = None,
         seed: object = 0,
         max_calls: int | None = None,
+        label: str | None = None,
     ) -> None:
         self.profile = get_profile(profile)
+        #: How long its handles may be used: until the test ``label`` names ends, or a reset replaces the state.
+        self.tenure = Tenure(label)
         self.clock = clock
         self.lock = self.clock.lock
         self.schemas = schemas
@@ -86,9 +90,9 @@ class EmulatorState:
         #: like the call log: past `MAX_PROBLEMS` the oldest go (a test fails at its first anyway).
         self.problems: list[Exception] = _BoundedList(MAX_PROBLEMS)
         self.reported = 0  # how many of the problems `Emulator.check` has already raised
-        self.starts = StartTable()
+        self.starts = StartTable(self.tenure)
         #: The scripted faults; their dice are seeded from ``seed`` (the fixture's ``seed`` option).
-        self.faults = FaultPlan(seed)
+        self.faults = FaultPlan(seed, self.tenure)
         #: The credentials calls must carry, or None when the emulator does not check (the default).
         self.auth: AuthPolicy | None = None
         self.pacing = pacing
@@ -203,8 +207,7 @@ class EmulatorState:
             except BaseException as error:  # pytest.fail() and sys.exit() in a script too: never a dead thread
                 self.store.rollback(mark)
                 raise self._test_bug(starter, "script", error) from None
-            starter.operations.append(operation)
-            starter.requests.append(request)
+            starter._served(operation, request)
         return document
 
     def _nearest_collection(self, resource: str) -> str:

@@ -9,7 +9,7 @@ from .codes import Code, parse_code
 from .protobuf import json_of
 
 __all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "NotServing", "OperationNotFound", "ScriptError",
-           "StatusError"]
+           "StaleHandle", "StatusError"]
 
 #: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
 ERROR_DOMAIN = "lro-emulator"
@@ -24,6 +24,16 @@ class LroEmulatorError(Exception):
 
 class NotServing(LroEmulatorError, RuntimeError):
     """An address was asked of a server that is not started (``emu.url`` before ``emu.start()``)."""
+
+
+class StaleHandle(LroEmulatorError, RuntimeError):
+    """A handle used after the test it belongs to ended, or after a reset replaced the state it scripts.
+
+    Operation handles, starters, faults and the emulator the pytest fixture gives a test work only during that
+    test; the message names the test (or says "before the last reset" outside pytest). A `RuntimeError`, not a
+    `ScriptError`: nothing is wrong with the call's arguments, the object is used at the wrong time, and an
+    ``except ScriptError`` meant for a bad payload must not swallow it.
+    """
 
 
 class OperationNotFound(LroEmulatorError, KeyError):
