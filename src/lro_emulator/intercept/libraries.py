@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
-from unittest import mock
 
 from ..wire.errors import ScriptError
 from .hosts import HostMatcher, grpc_host
@@ -92,6 +91,8 @@ def _patch(
         raise ScriptError(f"another interception is already active in this process ({label} is patched): the "
                           "patches are the process's, so one emulator intercepts at a time; leave it first")
     setattr(new, _MARK, redirect)
+    from unittest import mock  # here, not at the top: it costs 40 ms to import, and most emulators never intercept
+
     stack.enter_context(mock.patch.object(owner, attribute, new))
     return label
 
