@@ -8,6 +8,7 @@ machine's speed: each attack hung, or was served wrongly, before its fix.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import select
@@ -106,6 +107,17 @@ def _handler_threads() -> set[threading.Thread]:
 CAP = 8
 
 
+@contextlib.contextmanager
+def _connections(port: int, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections to the server, open while inside, all closed after."""
+    opened = [socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT) for _ in range(count)]
+    try:
+        yield opened
+    finally:
+        for connection in opened:
+            connection.close()
+
+
 def _until(condition: Callable[[], bool]) -> None:
     assert until(condition, READ_TIMEOUT), "the server did not get there"
 
@@ -123,8 +135,7 @@ def test_a_connection_past_the_cap_of_busy_ones_is_answered_503_at_once_and_a_fr
     held = lro_emulator.add_operation()
     lro_emulator.fault(rpc="GetOperation", name=held.name).hang(limit=60)  # each such call holds its connection
     server = _server(served, lro_emulator, max_connections=CAP)
-    busy = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
-    try:
+    with _connections(server.port, CAP) as busy:
         for connection in busy:
             connection.sendall(_get(server.port, held.name))
         _until(lambda: len(held.calls) == CAP)  # each call is logged before it is held
@@ -152,9 +163,6 @@ def test_a_connection_past_the_cap_of_busy_ones_is_answered_503_at_once_and_a_fr
         busy.pop().close()
         _until(lambda: server.open_connections < CAP)
         _serves(server, op.name)
-    finally:
-        for connection in busy:
-            connection.close()
 
 
 def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
@@ -162,8 +170,7 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
 ) -> None:
     op = lro_emulator.add_operation()
     server = _server(served, lro_emulator, max_connections=CAP)
-    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
-    try:
+    with _connections(server.port, CAP) as idle:
         for connection in idle:  # each answered once: now an idle keep-alive connection, oldest first
             connection.sendall(_get(server.port, op.name))
             assert connection.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
@@ -181,9 +188,6 @@ def test_at_the_cap_a_new_connection_takes_the_place_of_the_longest_idle_one(
         kept = next(connection for connection in idle if connection is not closed[0])
         kept.sendall(_get(server.port, op.name))  # the others are still served
         assert kept.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
-    finally:
-        for connection in idle:
-            connection.close()
 
 
 def test_a_port_in_use_is_an_os_error_not_the_end_of_the_process(lro_emulator: Emulator) -> None:
@@ -208,8 +212,7 @@ def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
         "body": (f"POST /v1/{op.name}:cancel HTTP/1.1\r\n{_host(server.port)}\r\nContent-Type: application/json"
                  "\r\nContent-Length: 10\r\n\r\n{").encode(),  # 1 of its 10 bytes
     }[part]
-    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
-    try:
+    with _connections(server.port, CAP) as slow:
         for connection in slow:  # a client holding the cap by sending its requests a byte at a time
             connection.sendall(partial)
         _until(lambda: server.open_connections == CAP)
@@ -217,9 +220,6 @@ def test_requests_that_trickle_in_at_the_cap_make_room_for_a_whole_one(
         _serves(server, op.name)
 
         assert not op.done  # no trickled cancel was served
-    finally:
-        for connection in slow:
-            connection.close()
 
 
 def test_a_body_larger_than_any_the_emulator_takes_trickling_in_at_the_cap_makes_room(
@@ -229,8 +229,7 @@ def test_a_body_larger_than_any_the_emulator_takes_trickling_in_at_the_cap_makes
     server = _server(served, lro_emulator, max_connections=CAP)
     oversized = (f"POST /v1/{op.name}:cancel HTTP/1.1\r\n{_host(server.port)}\r\nContent-Type: application/json"
                  f"\r\nContent-Length: {2 << 20}\r\n\r\n{{").encode()  # 1 byte of 2 MiB, the rest never comes
-    slow = [socket.create_connection(("127.0.0.1", server.port), timeout=READ_TIMEOUT) for _ in range(CAP)]
-    try:
+    with _connections(server.port, CAP) as slow:
         for connection in slow:
             connection.sendall(oversized)
             # Refused unread at once; the server then reads the rest of the body, which is not coming.
@@ -240,9 +239,6 @@ def test_a_body_larger_than_any_the_emulator_takes_trickling_in_at_the_cap_makes
         _serves(server, op.name)
 
         assert not op.done
-    finally:
-        for connection in slow:
-            connection.close()
 
 
 def test_an_idle_connection_is_closed_after_the_idle_timeout_and_its_thread_ends(
