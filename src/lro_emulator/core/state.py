@@ -25,7 +25,12 @@ from .store import OperationStore
 from .tenure import Tenure
 from .timeline import DeclaredTypes, cancel_step
 
-__all__ = ["BoundedCache", "EmulatorState"]
+__all__ = ["CACHE_ENTRIES", "ENCODING_CACHE_BYTES", "BoundedCache", "EmulatorState"]
+
+#: How many entries each transport memo holds before starting over, and the largest encoded Operation the transports'
+#: encoding memos keep (the rare huge one is encoded anew each time rather than held).
+CACHE_ENTRIES = 4096
+ENCODING_CACHE_BYTES = 65536
 
 
 class BoundedCache:

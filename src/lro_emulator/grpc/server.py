@@ -26,7 +26,7 @@ from grpc_status import rpc_status
 from ..core.faults import Effect
 from ..core.pipeline import Arrival, Target, run_call
 from ..core.starts import StartRequest
-from ..core.state import EmulatorState
+from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
@@ -60,11 +60,8 @@ _REQUESTS: dict[str, type[Message]] = {
 #: Calls served at once; more wait in grpcio's queue.
 _WORKERS = 64
 
-#: How many entries the request cache and the encoding cache each hold before starting over (as REST's caches);
-#: the longest request the request cache keeps, and the largest serialized Operation the encoding cache keeps.
-_CACHE_ENTRIES = 4096
+#: The longest request the request cache keeps (its size and the encoding cache's limits are the core's, as REST's).
 _REQUEST_CACHE_BYTES = 2048
-_ENCODING_CACHE_BYTES = 65536
 
 
 class GrpcServer:
@@ -257,7 +254,7 @@ def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any
     cost more than serving the answer. The message is only ever read, never changed; requests that
     do not decode are not remembered (each fails as the first did), nor are the rare long ones.
     """
-    requests = state.cache("grpc.requests", _CACHE_ENTRIES)
+    requests = state.cache("grpc.requests", CACHE_ENTRIES)
     key = (rpc, raw)
     found: tuple[Any, dict[str, Any] | None] | None = requests.get(key)
     if found is None:
@@ -296,13 +293,13 @@ def _encoded_operation(state: EmulatorState, document: dict[str, Any]) -> bytes:
     forgets it. A document that does not pack is never remembered (each call that serves it fails
     as the first did), nor is the rare huge one.
     """
-    encodings = state.cache("grpc.encodings", _CACHE_ENTRIES)
+    encodings = state.cache("grpc.encodings", CACHE_ENTRIES)
     found = encodings.get(id(document))
     if found is not None and found[0] is document:
         cached: bytes = found[1]
         return cached
     payload: bytes = _message(state, document, operations_pb2.Operation).SerializeToString()
-    if len(payload) <= _ENCODING_CACHE_BYTES:
+    if len(payload) <= ENCODING_CACHE_BYTES:
         encodings.put(id(document), (document, payload))
     return payload
 

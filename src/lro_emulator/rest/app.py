@@ -22,7 +22,7 @@ from ..core.calls import Call
 from ..core.faults import Effect
 from ..core.pipeline import CLIENT_DEADLINE_KEY, Arrival, Target, checked_failure, emulator_bug, run_call
 from ..core.starts import Starter, StartRequest, set_field
-from ..core.state import EmulatorState
+from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.codes import Code
 from ..wire.errors import LroEmulatorError, StatusError
 from ..wire.http_rules import HttpRule
@@ -76,11 +76,8 @@ _QUERY = {route.endpoint: {name: _TYPES[kind] for name, kind in route.query} for
 _OPERATIONS_ENDPOINTS = frozenset(route.endpoint for route in ROUTES)
 _CONTROL_ENDPOINTS = frozenset(route.endpoint for route in CONTROL_ROUTES)
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
-#: How many entries the route cache and the encoding cache each hold before starting over; the longest
-#: path the route cache keeps, and the largest encoded Operation the encoding cache keeps.
-_CACHE_ENTRIES = 4096
+#: The longest path the route cache keeps (its size and the encoding cache's limits are the core's, shared by gRPC).
 _MATCH_CACHE_PATH = 2048
-_ENCODING_CACHE_BYTES = 65536
 
 
 class DroppedConnection(LroEmulatorError, ConnectionResetError):
@@ -185,13 +182,13 @@ class RestApp:
         nobody mutates it), so its identity is a key; the object is kept beside its bytes so that
         the identity cannot be reused while remembered.
         """
-        encodings = state.cache("rest.encodings", _CACHE_ENTRIES)
+        encodings = state.cache("rest.encodings", CACHE_ENTRIES)
         found = encodings.get(id(document))
         if found is not None and found[0] is document:
             return bytes(found[1])
         payload = json.dumps(document, separators=(",", ":")).encode()
         # Operations only (other answers are built anew), and not the rare huge one.
-        if isinstance(document, dict) and "name" in document and len(payload) <= _ENCODING_CACHE_BYTES:
+        if isinstance(document, dict) and "name" in document and len(payload) <= ENCODING_CACHE_BYTES:
             encodings.put(id(document), (document, payload))
         return payload
 
@@ -204,7 +201,7 @@ class RestApp:
         """
         # Matching costs more than the rest of a poll together, and a polling client asks for the same path
         # hundreds of times: successful matches are remembered, for the state's life.
-        matched = state.cache("rest.routes", _CACHE_ENTRIES)
+        matched = state.cache("rest.routes", CACHE_ENTRIES)
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         key = (method, path)
         found = matched.get(key)
