@@ -2,9 +2,9 @@
 
 Run: ``python bench/run.py`` (with ``pip install -e '.[bench]'``); it takes minutes (the scale benchmark adds
 100k operations). ``--quick`` shrinks every size and loop, and the hour of benchmark 3 to ten minutes: seconds
-in all (the smoke test, tests/test_bench.py, runs it). ``--only 1,3`` runs some. ``--profile N`` runs the
-emulator's side of benchmark N under py-spy (pyinstrument if py-spy is missing) and prints the functions with
-the most own time.
+in all (the smoke test, tests/test_bench.py, runs it; ``--quick --million`` shrinks the million to 10k).
+``--only 1,3`` runs some. ``--profile N`` runs the emulator's side of benchmark N under py-spy (pyinstrument if
+py-spy is missing) and prints the functions with the most own time.
 
 Absolute numbers vary between machines; the ratios are what we compare. Targets:
 
@@ -20,7 +20,11 @@ Absolute numbers vary between machines; the ratios are what we compare. Targets:
    each suite one pytest run in a subprocess (best of 7). Target: under 1 ms per test.
 5. Scale: full pagination (page size 1000) through 1k, 10k and 100k operations, with and without a
    filter. Target: linear growth (each 10x more operations costs about 10x, under 15x); the time to add
-   them and the memory per stored operation are reported.
+   them and the memory per stored operation are reported. ``--million`` (not with the others by default:
+   minutes, and a few GB) also measures 100k against 1M operations, each size alone in the process: adding
+   them, the first and a repeated full listing, and ``emu.operations``. Target: at most 12x, with the cyclic
+   GC's share of the time (timed with ``gc.callbacks``) under 10%; memory and GC-tracked objects per
+   operation are reported.
 6. Zero-change testing: the REST hour of benchmark 3, four ways interleaved: a client that names no endpoint,
    answered in-process through ``emu.intercept()``; the same client pointed at ``emu.url`` over loopback; at a
    do-nothing WSGI app on the same keep-alive server, answering the same bytes on the same virtual clock; and
@@ -41,7 +45,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
+import gc
 import http.client
 import json
 import logging
@@ -97,11 +103,15 @@ class Sizes:
     scale_repeats: int = 5
     list_budget: float = 0.3
     memory_sample: int = 10_000
+    #: ``--million``: benchmark 5 also compares these two sizes, each alone in the process (minutes).
+    million: bool = False
+    million_sizes: tuple[int, int] = (100_000, 1_000_000)
+    million_repeats: int = 3
 
 
 QUICK = Sizes(get_requests=100, get_rounds=2, grpc_calls=100, grpc_rounds=2, round_budget=0.5, hour_runs=1,
               hour_seconds=600, suite_tests=50, suite_runs=1, scale=(10, 100, 1_000), scale_repeats=1, list_budget=0.05,
-              memory_sample=100)
+              memory_sample=100, million_sizes=(1_000, 10_000), million_repeats=1)
 
 
 @dataclass
@@ -511,7 +521,20 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def size_label(count: int) -> str:
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
+
+
 def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    """Three sizes side by side and, with ``--million``, 100k against 1M one after the other."""
+    bench_scale_together(sizes, report, emulator_only)
+    if sizes.million:
+        bench_million(sizes, report, emulator_only)
+
+
+def bench_scale_together(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
     """One emulator per size, all alive at once, so the repeated lists can be measured in interleaved rounds."""
     add_seconds: dict[int, float] = {}
     list_seconds: dict[tuple[str, int], float] = {}
@@ -556,9 +579,6 @@ def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> No
         return
     small, middle, large = sizes.scale
 
-    def size_label(count: int) -> str:
-        return f"{count // 1000}k" if count >= 1000 and count % 1000 == 0 else str(count)
-
     def growth(name: str, seconds: dict[int, float]) -> None:
         measured = ", ".join(f"{size_label(c)} {duration_text(seconds[c])}" for c in sizes.scale)
         for low, high in ((small, middle), (middle, large)):
@@ -579,6 +599,210 @@ def bench_scale(sizes: Sizes, report: Report, emulator_only: bool = False) -> No
                         "list of each size is one run (it renders and schema-checks each operation once); the "
                         f"others: {sizes.scale_repeats} rounds interleaved across the sizes, each the best of the "
                         f"lists that fit in {sizes.list_budget:g} s, best round")
+
+
+# -- 5, --million: 100k against 1M, one after the other ---------------------------------------------
+
+#: What each size may cost against the smaller: linear growth with room for noise, and how much of it the
+#: cyclic garbage collector may take.
+MILLION_FACTOR = 12.0
+MILLION_GC_SHARE = 0.10
+
+
+class GcTimer:
+    """The time the cyclic GC takes while entered, from `gc.callbacks` (a collection on any thread counts)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started: float | None = None
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
+            self._started = None
+
+    def __enter__(self) -> GcTimer:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Some runs of one step: their mean, and the GC's share of their time.
+
+    The mean, not the best: a run at 1M spans seconds, and other load on the machine always takes its share of
+    them, while the best of several short runs at 100k would pick quiet moments that no 1M run gets.
+    """
+
+    seconds: float  # all runs
+    runs: int
+    gc_seconds: float
+    full_collections: int
+    #: The collections the runs left due, run at the first allocation after each (see `timed`).
+    after_seconds: float = 0.0
+    #: The CPU time this process (all its threads) spent in the runs: what other load on the machine moves less.
+    cpu: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.seconds / self.runs
+
+    @property
+    def cpu_mean(self) -> float:
+        return self.cpu / self.runs
+
+    @property
+    def gc_share(self) -> float:
+        return self.gc_seconds / self.seconds if self.seconds else 0.0
+
+    def text(self) -> str:
+        after = f" + {duration_text(self.after_seconds / self.runs)} after" if self.after_seconds >= 0.0005 else ""
+        return f"{duration_text(self.mean)} (GC {self.gc_share:.0%}{after})"
+
+
+class _Probe:
+    """An object allocated after a timed call: CPython collects at an allocation once its counts pass a threshold."""
+
+
+def _probe() -> _Probe:
+    # A Python call: where CPythons that schedule a due collection rather than run it at once (3.12+) run it.
+    return _Probe()
+
+
+def timed(call: Callable[[], object], runs: int = 1) -> Timing:
+    """``runs`` calls, and the GC's share of their time.
+
+    A call may leave collections due (had it paused the collector while it built its answer, the young collection
+    visiting what it built would run at the next allocation, in the caller's code): they are timed apart, as
+    ``after_seconds``, by allocating once after the call.
+    """
+    total, after, cpu = 0.0, 0.0, 0.0
+    with GcTimer() as timer:
+        for _ in range(runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            result = call()
+            total, cpu = total + time.perf_counter() - started, cpu + time.process_time() - cpu_started
+            inside = timer.seconds
+            due = _probe()
+            after += timer.seconds - inside
+            del due, result  # freeing what the call built is not its cost
+    return Timing(total, runs, timer.seconds - after, timer.collections[2], after, cpu)
+
+
+LISTER = Path(__file__).resolve().parent / "lister.py"
+
+
+def listings(url: str, parent: str, count: int, runs: int) -> list[Timing]:
+    """``runs`` full listings by `lister.py` in a process of its own (see there why), each with the GC and CPU time
+    this process spent while it ran (the child reports each listing as it ends)."""
+    found: list[Timing] = []
+    with GcTimer() as timer, subprocess.Popen([sys.executable, str(LISTER), url, parent, str(runs)],
+                                              stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        gc_seconds, full, cpu = timer.seconds, timer.collections[2], time.process_time()
+        for line in child.stdout:
+            run = json.loads(line)
+            check(run["listed"] == count, (count, run))
+            found.append(Timing(run["seconds"], 1, timer.seconds - gc_seconds, timer.collections[2] - full,
+                                cpu=time.process_time() - cpu))
+            gc_seconds, full, cpu = timer.seconds, timer.collections[2], time.process_time()
+    check(child.returncode == 0 and len(found) == runs, (child.returncode, found))
+    return found
+
+
+def together(timings: list[Timing]) -> Timing:
+    return Timing(sum(t.seconds for t in timings), sum(t.runs for t in timings), sum(t.gc_seconds for t in timings),
+                  sum(t.full_collections for t in timings), sum(t.after_seconds for t in timings),
+                  sum(t.cpu for t in timings))
+
+
+def tracked_objects() -> int:
+    """How many objects the cyclic GC tracks, after a full collection."""
+    gc.collect()
+    return len(gc.get_objects())
+
+
+@dataclass(frozen=True)
+class MillionSize:
+    add: Timing
+    first: Timing
+    again: Timing
+    operations: Timing
+    rss_per_op: float
+    tracked_per_op: float
+
+
+def million_size(count: int, repeats: int) -> MillionSize:
+    """Fill one emulator with ``count`` operations, then list them and take their handles, timing each step.
+
+    Nothing is collected between the steps: the collector meets each one as it finds it after the one before, as
+    in a test that adds operations and then lists them.
+    """
+    with Emulator() as emu:
+        tracked = tracked_objects()
+        rss = rss_bytes()
+        add = timed(lambda: fill(emu, count))
+        rss_per_op = (rss_bytes() - rss) / count
+        first, *again = listings(emu.url, emu.profile.default_parent, count, 1 + repeats)
+
+        def handles() -> list[Any]:
+            found = emu.operations
+            check(len(found) == count, (count, len(found)))
+            return found
+
+        operations = timed(handles, repeats)
+        tracked_per_op = (tracked_objects() - tracked) / count
+    return MillionSize(add, first, together(again), operations, rss_per_op, tracked_per_op)
+
+
+def bench_million(sizes: Sizes, report: Report, emulator_only: bool = False) -> None:
+    """Each size alone in the process (the smaller one gone before the larger is filled), so that neither pays
+    for collecting the other's objects."""
+    measured: dict[int, MillionSize] = {}
+    for count in sizes.million_sizes:
+        print(f"   5. --million: {size_label(count)} operations ...", file=sys.stderr, flush=True)
+        measured[count] = million_size(count, sizes.million_repeats)
+        gc.collect()
+    if emulator_only:
+        return
+    small, large = sizes.million_sizes
+    names = f"{size_label(large)} / {size_label(small)}"
+    for label, step in (("add_operation, all of them", "add"), ("first listing", "first"),
+                        ("listing again", "again"), ("emu.operations", "operations")):
+        low, high = getattr(measured[small], step), getattr(measured[large], step)
+        factor = high.mean / low.mean
+        ok = factor <= MILLION_FACTOR and max(low.gc_share, high.gc_share) < MILLION_GC_SHARE
+        report.rows.append(Row(5, f"{label}: {names}",
+                               f"{size_label(small)} {low.text()}, {size_label(large)} {high.text()}",
+                               ratio_text(factor), f"<= {MILLION_FACTOR:g}x, GC < {MILLION_GC_SHARE:.0%}", ok))
+    report.rows.append(Row(5, "memory per stored operation, GC-tracked objects per operation",
+                           "; ".join(f"{size_label(c)} {m.rss_per_op:,.0f} B RSS, {m.tracked_per_op:.2f} tracked"
+                                     for c, m in measured.items())))
+    cpu = ", ".join(f"{step} {getattr(measured[large], step).cpu_mean / getattr(measured[small], step).cpu_mean:.1f}x"
+                    for step in ("add", "first", "again", "operations") if getattr(measured[small], step).cpu)
+    fulls = ", ".join(f"{size_label(c)} " + "/".join(str(getattr(m, step).full_collections)
+                                                    for step in ("add", "first", "again", "operations"))
+                      for c, m in measured.items())
+    report.notes.append(
+        f"5: --million: {size_label(small)} and then {size_label(large)} operations, each size alone in the process "
+        "(the smaller freed first). The operations above, added with add_operation; listed in pages of 1000 by "
+        "bench/lister.py, a client in a process of its own (parsing pages in this one, a client makes the collector "
+        "run full collections over the whole heap for its own objects); the handles taken with emu.operations. "
+        f"First listing one run, again and emu.operations the mean of {sizes.million_repeats}. GC = the share of "
+        "the time (all runs) this process spent in collections, timed with gc.callbacks; '+ x after' = a "
+        "collection a call left due, run at the first allocation after it and timed apart (emu.operations builds "
+        "its handles with the collector paused: the young collection that then visits them runs before it returns "
+        "on CPython 3.11, and counts in its share; where it runs later, it shows there); "
+        f"full collections (add/first/again/operations): {fulls}; tracked = objects the GC tracks per operation "
+        "once listed and polled for handles, after a full collection; the same ratios in CPU time of this process "
+        f"(which other load on the machine moves less): {cpu}")
 
 
 # -- 6. zero-change testing: the same REST virtual hour four ways ------------------------------------
@@ -846,9 +1070,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these benchmarks (1-7)")
     parser.add_argument("--profile", type=int, choices=list(BENCHMARKS), metavar="N",
                         help="profile benchmark N's emulator side and print the frames with the most own time")
+    parser.add_argument("--million", action="store_true",
+                        help="benchmark 5 also compares 100k against 1M operations (minutes, and a few GB)")
     parser.add_argument("--emulator-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
+    if args.million:
+        sizes = dataclasses.replace(sizes, million=True)
     if args.profile is not None:
         return profile_benchmark(Path(__file__), args.profile, args.quick,
                                  lambda: BENCHMARKS[args.profile][1](sizes, Report(), True))

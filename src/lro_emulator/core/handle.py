@@ -291,6 +291,9 @@ class OperationHandle:
             record.check_can_add(step, clock.now())
             self._check_preview(step)
             record.add(step, clock.now())
+            # A step due now fires now rather than at the next read (which would see the same): its objects are
+            # freed at once, not kept until then (a million operations succeeded in a loop would keep them all).
+            record.settle(clock.now())
         return self
 
     def __repr__(self) -> str:
@@ -301,12 +304,13 @@ def checked_payload(state: Host, schema: str | None, value: object, pointer: str
     """Copy ``value`` through JSON (so later mutation by the test changes nothing) and check it.
 
     ``schema`` names the schema the value must meet on its own; None only requires a JSON object.
-    A protobuf or proto-plus message becomes the proto3 JSON of an ``Any`` packing it.
+    A protobuf or proto-plus message becomes the proto3 JSON of an ``Any`` packing it. The copy may be one
+    another operation holds already (`OperationStore.parsed`): payloads are never changed in place.
     """
     __tracebackhide__ = True
     value = json_of(value)
     try:
-        copied = json.loads(json.dumps(value, allow_nan=False))
+        copied = state.store.parsed(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise ScriptError(f"the payload is not JSON: {error}", pointer=pointer) from None
     if not isinstance(copied, dict):

@@ -130,7 +130,7 @@ class OperationsService:
             more = False
             for record in self.store.scan(parent, after, wildcards=self.profile.cross_collection):
                 record.settle(now)
-                document = self.render(record)
+                document = self.render(record, cache=False)
                 if not matches(document):
                     continue
                 if len(page) == size:
@@ -292,9 +292,13 @@ class OperationsService:
             return message + "; the emulator has no operations (was it deleted, or never scripted?)"
         return message + f" among the {len(names)} operation(s) the emulator has"
 
-    def render(self, record: OperationRecord) -> JSON:
-        """The Operation JSON of ``record``, checked against the schema once per state."""
-        document = record.render()
+    def render(self, record: OperationRecord, *, cache: bool = True) -> JSON:
+        """The Operation JSON of ``record``, checked against the schema once per state.
+
+        ``cache=False`` (a listing) keeps no document the record had not kept already
+        (`OperationRecord.render_uncached`).
+        """
+        document = record.render() if cache else record.render_uncached()
         if not record.validated:
             self._check("operation", document)
             record.validated = True

@@ -17,6 +17,7 @@ from ..wire.validation import Schemas, SchemaViolation
 from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
+from .collector import collector_paused
 from .faults import FaultPlan
 from .handle import OperationHandle, Payload, checked_payload
 from .operations import OperationsService
@@ -405,7 +406,9 @@ class EmulatorState:
     def operations(self) -> list[OperationHandle]:
         """Handles of every live operation, in creation order."""
         with self.lock:
-            return [OperationHandle(self, record) for record in self.store]
+            records = list(self.store)
+            with collector_paused(len(records)):
+                return [OperationHandle(self, record) for record in records]
 
 
 def _declared_from(info: MethodInfo, script: Script | None, parent: str | ParentOf | None) -> Starter:

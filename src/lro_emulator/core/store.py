@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -15,6 +16,10 @@ __all__ = ["OperationStore"]
 
 # Compact the order lists once this many deleted records are left in them.
 _COMPACT_AT = 1024
+#: How many distinct payload texts `OperationStore.parsed` remembers before it starts over, and the longest it keeps
+#: (at most a megabyte of text, and what it parses to).
+_PARSED = 256
+_PARSED_SIZE = 4096
 
 
 class OperationStore:
@@ -31,6 +36,7 @@ class OperationStore:
         self._seq = 0
         self._generated = 0
         self._tombstones = 0
+        self._parsed: dict[str, Any] = {}
 
     def next_seq(self) -> int:
         """A fresh sequence number (operations and steps share one counter, so their order is total)."""
@@ -55,6 +61,23 @@ class OperationStore:
         self._order.append(record)
         self._by_parent.setdefault(record.parent, []).append(record)
         return record
+
+    def parsed(self, text: str) -> Any:
+        """``json.loads(text)``, the same object for the same text: a test that scripts one payload for a million
+        operations stores it once, not a million dicts (each one more object for the cyclic GC to walk).
+
+        Callers must not change what they get; nothing in the emulator changes a payload in place (merging
+        metadata builds a new dict). Safe without the state lock (payloads are checked before it is taken): two
+        threads at once at worst parse one text twice.
+        """
+        found = self._parsed.get(text)
+        if found is None:
+            found = json.loads(text)
+            if len(text) <= _PARSED_SIZE:
+                if len(self._parsed) >= _PARSED:
+                    self._parsed.clear()
+                self._parsed[text] = found
+        return found
 
     def checkpoint(self) -> tuple[int, int, int]:
         """A mark to `rollback` to: what a failed start must leave exactly as it was."""

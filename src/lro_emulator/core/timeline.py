@@ -95,19 +95,36 @@ class DeclaredTypes:
     metadata: str | None
 
 
+#: The cancel policy of every operation none was scripted for: policies are frozen, so one serves them all.
+_DEFAULT_CANCEL_POLICY = CancelPolicy()
+
+
 class OperationRecord:
-    """The state of one operation and its pending steps. Not thread-safe: the store locks around it."""
+    """The state of one operation and its pending steps. Not thread-safe: the store locks around it.
+
+    A store may hold a million of these, and CPython's cyclic GC walks every container object they keep on each
+    full collection: a record is one such object, and holds no container of its own until one is needed.
+    """
+
+    __slots__ = ("_fired", "_rendered", "_result_field", "_result_value", "cancel_policy", "cancel_requested",
+                 "created", "declared", "deleted", "metadata", "name", "pending", "polls", "seq", "validated")
 
     def __init__(self, name: str, seq: int, created: datetime, metadata: JSON | None) -> None:
         self.name = name
         self.seq = seq
         self.created = created
         self.metadata = metadata
-        self.result: tuple[str, JSON] | None = None
+        # The result as two fields, not the step's tuple: a tuple holding a dict is one more object for the GC.
+        self._result_field: str | None = None  # "response" or "error"
+        self._result_value: JSON | None = None
         self.polls = 0
-        self.pending: list[Step] = []
-        self.history: list[Transition] = [Transition(created, "created", False)]
-        self.cancel_policy = CancelPolicy()
+        #: The steps scripted and not yet fired, in scripting order. A tuple, replaced on each change: the empty one
+        #: is shared, and an operation rarely has more than a step or two.
+        self.pending: tuple[Step, ...] = ()
+        # The transitions after the creation, as (time, kind, done): tuples of atoms, which the GC stops tracking
+        # (`Transition` objects are built when the history is read).
+        self._fired: tuple[tuple[datetime, str, bool], ...] = ()
+        self.cancel_policy = _DEFAULT_CANCEL_POLICY
         self.cancel_requested = False
         self.deleted = False
         self.validated = False  # the service checks each rendered state against the schema once
@@ -118,7 +135,18 @@ class OperationRecord:
     @property
     def done(self) -> bool:
         """Whether a terminal step has fired."""
-        return self.result is not None
+        return self._result_field is not None
+
+    @property
+    def result(self) -> tuple[str, JSON] | None:
+        """Once done, ``("response", Any)`` or ``("error", Status)``; None before."""
+        field, value = self._result_field, self._result_value
+        return None if field is None or value is None else (field, value)
+
+    @property
+    def history(self) -> list[Transition]:
+        """The transitions that have fired, the creation first (a new list on each read)."""
+        return [Transition(self.created, "created", False), *(Transition(*fired) for fired in self._fired)]
 
     @property
     def parent(self) -> str:
@@ -182,7 +210,7 @@ class OperationRecord:
         """Schedule ``step``; one whose poll count was already reached fires at the current instant."""
         if step.after_polls is not None and step.after_polls <= self.polls:
             step = dataclasses.replace(step, due=now, after_polls=None)
-        self.pending.append(step)
+        self.pending = (*self.pending, step)
 
     def preview(self, step: Step, now: datetime | None = None) -> list[JSON]:
         """Every Operation the record could serve once ``step`` is scheduled (for validation at scripting time).
@@ -258,13 +286,14 @@ class OperationRecord:
         return min(times) if times else None
 
     def _fire(self, step: Step, when: datetime) -> None:
-        self.pending.remove(step)
+        index = self.pending.index(step)
+        self.pending = self.pending[:index] + self.pending[index + 1:]
         self.metadata = _merge(self.metadata, step.metadata)
         if step.result is not None:
-            self.result = step.result
+            self._result_field, self._result_value = step.result
             # Whatever was still pending can no longer be seen: done never reverts.
-            self.pending.clear()
-        self.history.append(Transition(when, step.kind.value, self.done))
+            self.pending = ()
+        self._fired = (*self._fired, (when, step.kind.value, self.done))
         self._rendered = None
         self.validated = False
 
@@ -280,7 +309,7 @@ class OperationRecord:
         if policy.mode is CancelMode.IGNORE or self.cancel_requested:
             return
         self.cancel_requested = True
-        self.pending.append(cancel_step(policy.metadata, seq=next_seq, due=now + policy.after))
+        self.pending = (*self.pending, cancel_step(policy.metadata, seq=next_seq, due=now + policy.after))
         self.settle(now)
 
     # -- output ----------------------------------------------------------------------------------
@@ -290,6 +319,15 @@ class OperationRecord:
         if self._rendered is None:
             self._rendered = _render(self.name, self.metadata, self.result)
         return self._rendered
+
+    def render_uncached(self) -> JSON:
+        """The Operation as `render` answers it, caching none that is not cached yet; callers must not mutate it.
+
+        For listings: a cached document is one more object per operation for the cyclic GC to walk, worth it for an
+        operation that is polled (its encoding is cached by identity too), not for every operation a listing reads.
+        """
+        rendered = self._rendered
+        return _render(self.name, self.metadata, self.result) if rendered is None else rendered
 
 
 def cancel_step(metadata: Mapping[str, Any] | None, *, seq: int = 0, due: datetime | None = None) -> Step:

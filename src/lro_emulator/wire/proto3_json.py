@@ -76,6 +76,11 @@ def to_timedelta(value: object, *, what: str = "a duration") -> timedelta:
     raise ValueError(f"{what} must be seconds or a timedelta, not {type(value).__name__}")
 
 
+#: A genuine `datetime` (an instance: freezegun replaces the class wherever a module names it, never an instance),
+#: for `parse_timestamp` to answer genuine datetimes too.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def parse_timestamp(value: object) -> datetime:
     """Parse an RFC 3339 timestamp (``Z`` or an offset) or take an aware `datetime`; always returns UTC.
 
@@ -99,7 +104,10 @@ def parse_timestamp(value: object) -> datetime:
         raise ValueError(f"a timestamp must be an RFC 3339 string or a datetime, not {type(value).__name__}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    # Under freezegun, this module's ``datetime`` may be its FakeDatetime, a Python class whose instances the cyclic
+    # GC tracks; the clock's instants are all derived from this one, and each operation keeps some. The epoch plus a
+    # timedelta is a genuine datetime (and equal, exactly, to the moment).
+    return _EPOCH + (moment.astimezone(timezone.utc) - _EPOCH)
 
 
 def camel_case(name: str) -> str:
