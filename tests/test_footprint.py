@@ -3,7 +3,7 @@
 A full collection visits every tracked object, and CPython runs one whenever the objects that reached the oldest
 generation have grown by a quarter: a store of a million operations is visited again and again while it fills and
 while it is listed. So an operation keeps few container objects of its own (its record, and the dicts of its
-payloads), and the handles `emu.operations` builds in bulk are built with the collector paused. These are counts, not
+payloads), and `emu.operations` makes each handle only when it is read. These are counts, not
 timings (``bench/run.py --million`` times it), with bounds loose enough for any CPython yet tight enough to catch an
 operation growing a list, a dict or a cached document of its own again.
 """
@@ -11,15 +11,12 @@ operation growing a list, a dict or a cached document of its own again.
 from __future__ import annotations
 
 import gc
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from werkzeug.test import Client
 
-from lro_emulator import Emulator, OperationHandle
-from lro_emulator.core import collector, state  # internal: the pause itself, and where emu.operations builds handles
+from lro_emulator import Emulator
 
 from .helpers import struct
 
@@ -28,18 +25,6 @@ COUNT = 2000
 # response one; the same payloads for every operation.
 METADATA = struct(state="RUNNING", progress={"percent": 50})
 RESPONSE = struct(name="workflows/w")
-
-
-@pytest.fixture
-def collector_on() -> Iterator[None]:
-    """The collector enabled for the test, and as it was after (whatever the test left it as)."""
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    if was:
-        gc.enable()
-    else:
-        gc.disable()
 
 
 def tracked_per_operation(script: Callable[[], None]) -> float:
@@ -84,49 +69,12 @@ def test_an_operation_keeps_its_record_and_its_own_payloads_only(lro_emulator: E
     assert tracked_per_operation(add_finish_list(lro_emulator, http, metadata)) < 4.5
 
 
-def test_handles_in_bulk_are_built_with_the_collector_paused(
-    lro_emulator: Emulator, monkeypatch: pytest.MonkeyPatch, collector_on: None
-) -> None:
-    enabled: list[bool] = []
-
-    class Watched(OperationHandle):
-        def __init__(self, *args: Any) -> None:
-            enabled.append(gc.isenabled())
-            super().__init__(*args)
-
-    for _ in range(3):
+def test_reading_emu_operations_makes_no_object_per_operation(lro_emulator: Emulator) -> None:
+    for _ in range(COUNT):
         lro_emulator.add_operation()
-    monkeypatch.setattr(state, "OperationHandle", Watched)
-    monkeypatch.setattr(collector, "PAUSE_FROM", 3)
-    assert len(lro_emulator.operations) == 3
-    assert enabled == [False] * 3
-    assert gc.isenabled()
-    gc.disable()  # a caller's choice: kept
-    assert len(lro_emulator.operations) == 3
-    assert not gc.isenabled()
-    gc.enable()
-    monkeypatch.setattr(collector, "PAUSE_FROM", 4)  # a smaller batch leaves the collector alone
-    enabled.clear()
-    assert len(lro_emulator.operations) == 3
-    assert enabled == [True] * 3
-
-
-def test_overlapping_batches_leave_the_collector_as_the_first_found_it(collector_on: None) -> None:
-    inside, release = threading.Event(), threading.Event()
-
-    def batch() -> None:
-        with collector.collector_paused(collector.PAUSE_FROM):
-            inside.set()
-            release.wait(10)
-
-    other = threading.Thread(target=batch)
-    other.start()
-    try:
-        assert inside.wait(10)
-        with collector.collector_paused(collector.PAUSE_FROM):
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the batch that paused it is still being built
-    finally:
-        release.set()
-        other.join(10)
-    assert gc.isenabled()
+    kept: list[Any] = []
+    # A list of handles made at once was one more tracked object per operation (2001 more for 2000).
+    assert tracked_per_operation(lambda: kept.append(lro_emulator.operations)) < 0.01
+    assert len(kept[0]) == COUNT
+    names = [operation.name for operation in kept[0]]  # each handle is made as it is read, and freed after
+    assert names == [f"{lro_emulator.profile.default_parent}/operations/op-{i}" for i in range(1, COUNT + 1)]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .core.calls import Call, CallList, FaultOnCall, OperationCalls
     from .core.clock import Pacing, VirtualClock
     from .core.faults import Effect, Fault, FaultBuilder
-    from .core.handle import OperationHandle, Payload, Seconds
+    from .core.handle import OperationHandle, OperationList, Payload, Seconds
     from .core.scenario import LoadedScenario, Scenario, ScenarioError, ScenarioProblem
     from .core.starts import HttpRule, ParentOf, Script, Starter, StartRequest
     from .core.timeline import Transition
@@ -55,6 +55,7 @@ _EXPORTS = {
     "Fault": ".core.faults",
     "FaultBuilder": ".core.faults",
     "OperationHandle": ".core.handle",
+    "OperationList": ".core.handle",
     "Payload": ".core.handle",
     "Seconds": ".core.handle",
     "LoadedScenario": ".core.scenario",
@@ -128,6 +129,7 @@ __all__ = [
     "NotServing",
     "OperationCalls",
     "OperationHandle",
+    "OperationList",
     "OperationNotFound",
     "Pacing",
     "ParentOf",

@@ -17,7 +17,7 @@ from .core.auth import AuthPolicy
 from .core.calls import Call, CallList
 from .core.clock import Pacing, VirtualClock
 from .core.faults import Fault, FaultBuilder
-from .core.handle import OperationHandle, Payload
+from .core.handle import OperationHandle, OperationList, Payload
 from .core.report import describe
 from .core.scenario import LoadedScenario, Scenario, SettingConflict, agreed_setting
 from .core.starts import ParentOf, Script, Starter
@@ -512,8 +512,9 @@ class Emulator:
         return self._scripting().operation(name)
 
     @property
-    def operations(self) -> list[OperationHandle]:
-        """Handles of every live operation, in creation order."""
+    def operations(self) -> OperationList:
+        """Handles of every live operation, in creation order: a read-only sequence (`OperationList`) whose
+        handles are made as they are read, so that a million operations cost no million objects at once."""
         __tracebackhide__ = True
         return self._scripting().operations()
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from ..wire.codes import Code, parse_code
 from ..wire.errors import ScriptError, StaleHandle
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .store import OperationStore
     from .tenure import Tenure
 
-__all__ = ["EMPTY_RESPONSE", "Host", "OperationHandle"]
+__all__ = ["EMPTY_RESPONSE", "Host", "OperationHandle", "OperationList"]
 
 #: What a successful operation answers when the test gives no response (google.protobuf.Empty).
 EMPTY_RESPONSE = {"@type": "type.googleapis.com/google.protobuf.Empty"}
@@ -296,8 +296,74 @@ class OperationHandle:
             record.settle(clock.now())
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Handles are equal when they script the same operation of the same state (each read of
+        ``emu.operations`` or ``emu.operation(name)`` makes a new handle)."""
+        if not isinstance(other, OperationHandle):
+            return NotImplemented
+        return self._record is other._record and self._state is other._state
+
+    def __hash__(self) -> int:
+        return hash((id(self._state), id(self._record)))
+
     def __repr__(self) -> str:
         return f"<OperationHandle {self.name!r} done={self._record.done} polls={self._record.polls}>"
+
+
+class OperationList(Sequence[OperationHandle]):
+    """What ``emu.operations`` answers: the operations that lived when it was read, in creation order, as a
+    read-only sequence whose handles are made as they are read.
+
+    A list of handles made at once would be one more object per operation for CPython's cyclic GC to walk: with a
+    million operations, reading ``emu.operations`` would spend most of its time in the collector. This holds the
+    operations themselves (one list), and each handle lives as long as the caller keeps it. Indexing, slicing
+    (another `OperationList`), ``len``, iteration, ``in`` and ``reversed`` work as on a list; it equals any list or
+    tuple of equal handles (``emu.operations == []`` when there are none); ``list(emu.operations)`` makes a list.
+    """
+
+    __slots__ = ("_records", "_state")
+
+    def __init__(self, state: Host, records: list[OperationRecord]) -> None:
+        self._state = state
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, index: int) -> OperationHandle: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> OperationList: ...
+
+    def __getitem__(self, index: int | slice) -> OperationHandle | OperationList:
+        if isinstance(index, slice):
+            return OperationList(self._state, self._records[index])
+        return OperationHandle(self._state, self._records[index])
+
+    def __iter__(self) -> Iterator[OperationHandle]:
+        state = self._state
+        for record in self._records:
+            yield OperationHandle(state, record)
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, OperationHandle):
+            return False
+        return value._state is self._state and any(record is value._record for record in self._records)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OperationList):
+            return self._state is other._state and self._records == other._records
+        if isinstance(other, (list, tuple)):
+            if len(other) != len(self._records):
+                return False
+            return all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking and compared by content, as a list is
+
+    def __repr__(self) -> str:
+        return f"OperationList({list(self)!r})"
 
 
 def checked_payload(state: Host, schema: str | None, value: object, pointer: str) -> JSON:

@@ -17,9 +17,8 @@ from ..wire.validation import Schemas, SchemaViolation
 from .auth import AuthPolicy
 from .calls import Call, CallList
 from .clock import Pacing, VirtualClock
-from .collector import collector_paused
 from .faults import FaultPlan
-from .handle import OperationHandle, Payload, checked_payload
+from .handle import OperationHandle, OperationList, Payload, checked_payload
 from .operations import OperationsService
 from .starts import HttpRule, ParentOf, Script, Starter, StartRequest, StartTable, parse_grpc_method
 from .store import OperationStore
@@ -403,12 +402,10 @@ class EmulatorState:
                 raise OperationNotFound(f"no operation named {name!r}; the emulator has {self.store.names()[:10]}")
             return OperationHandle(self, record)
 
-    def operations(self) -> list[OperationHandle]:
-        """Handles of every live operation, in creation order."""
+    def operations(self) -> OperationList:
+        """Handles of every live operation, in creation order (made as they are read)."""
         with self.lock:
-            records = list(self.store)
-            with collector_paused(len(records)):
-                return [OperationHandle(self, record) for record in records]
+            return OperationList(self, list(self.store))
 
 
 def _declared_from(info: MethodInfo, script: Script | None, parent: str | ParentOf | None) -> Starter:
