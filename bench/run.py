@@ -12,7 +12,7 @@ Absolute numbers vary between machines; the ratios are what we compare. Targets:
    the same server machinery (`lro_emulator.server.HttpServer`) returning the same bytes and headers, vs a
    pytest-httpserver handler. Target: at least 0.8x the bare app and faster than pytest-httpserver.
 2. gRPC GetOperation on one channel: the emulator vs a bare Operations servicer returning the same
-   Operation. Target: at least 0.8x.
+   Operation. Target: the emulator's time per call at most 1.10x the bare servicer's.
 3. An operation that takes one virtual hour, driven to completion by google-api-core's default polling
    (``operation.from_gapic``) under `VirtualTime`, over REST and over gRPC: wall time (best of 5) and
    polls. Target: under 0.3 s each.
@@ -92,8 +92,8 @@ class Sizes:
 
     get_requests: int = 1000
     get_rounds: int = 5
-    grpc_calls: int = 1000
-    grpc_rounds: int = 5
+    grpc_calls: int = 200
+    grpc_rounds: int = 40
     round_budget: float = 3.0
     hour_runs: int = 5
     hour_seconds: int = 3600
@@ -324,15 +324,27 @@ def bench_grpc(sizes: Sizes, report: Report, emulator_only: bool = False) -> Non
             throughput(call, sizes.grpc_calls // 10, sizes.round_budget / 10)  # warm-up
             return functools.partial(throughput, call, sizes.grpc_calls, sizes.round_budget)
 
-        rate = interleaved({label: runner(target) for label, target in targets.items()}, sizes.grpc_rounds, max)
+        runners = {label: runner(target) for label, target in targets.items()}
+        rounds: dict[str, list[float]] = {label: [] for label in runners}
+        for _ in range(sizes.grpc_rounds):
+            for label, run in runners.items():
+                rounds[label].append(run())
     if emulator_only:
         return
-    against = rate["emulator"] / rate["bare servicer"]
-    report.rows.append(Row(2, "gRPC GetOperation: emulator vs bare servicer",
-                           f"{rate['emulator']:,.0f} vs {rate['bare servicer']:,.0f} calls/s",
-                           ratio_text(against), ">= 0.80x", against >= 0.8))
+    # Time per call, the emulator's over the bare servicer's, in each round: the median of these paired ratios. A
+    # round of each is a fraction of a second apart, so both meet the same load on the machine; the best round of
+    # each (the former method) rode whichever quiet moment one of them happened to get.
+    paired = sorted(bare / emulator for emulator, bare in zip(rounds["emulator"], rounds["bare servicer"], strict=True))
+    slower = statistics.median(paired)
+    best = max(rounds["bare servicer"]) / max(rounds["emulator"])
+    report.rows.append(Row(2, "gRPC GetOperation, time per call: emulator / bare servicer",
+                           f"{1e6 / statistics.median(rounds['emulator']):,.0f} vs "
+                           f"{1e6 / statistics.median(rounds['bare servicer']):,.0f} us (medians)",
+                           ratio_text(slower), "<= 1.10x", slower <= 1.10))
     report.notes.append(f"2: {sizes.grpc_calls} unary calls per round (or {sizes.round_budget:g} s) on one channel, "
-                        f"{sizes.grpc_rounds} interleaved rounds, best round; answer {len(expected)} bytes")
+                        f"{sizes.grpc_rounds} interleaved rounds; the ratio is the median of the rounds' paired ratios "
+                        f"(from {paired[0]:.2f}x to {paired[-1]:.2f}x; best round against best round {best:.2f}x); "
+                        f"answer {len(expected)} bytes")
 
 
 # -- 3. one virtual hour -----------------------------------------------------------------------------
@@ -491,31 +503,6 @@ def fill(emu: Emulator, count: int) -> float:
     return time.perf_counter() - started
 
 
-def paginate(client: KeepAliveClient, parent: str, filter_: str) -> tuple[float, int, int]:
-    """Read every page (size 1000) of the list; seconds, operations and pages."""
-    names: set[str] = set()
-    pages = 0
-    token = ""
-    started = time.perf_counter()
-    for _ in range(10_000):
-        query = {"pageSize": "1000", **({"filter": filter_} if filter_ else {})}
-        if token:
-            query["pageToken"] = token
-        status, _headers, body = client.get(f"/v1/{parent}/operations?{urllib.parse.urlencode(query)}")
-        if status != 200:
-            raise AssertionError(f"list answered {status}: {body[:300]!r}")
-        page = json.loads(body)
-        pages += 1
-        for item in page.get("operations", []):
-            if item["name"] in names:
-                raise AssertionError(f"{item['name']} listed twice")
-            names.add(item["name"])
-        token = page.get("nextPageToken", "")
-        if not token:
-            break
-    return time.perf_counter() - started, len(names), pages
-
-
 def rss_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -540,25 +527,22 @@ def bench_scale_together(sizes: Sizes, report: Report, emulator_only: bool = Fal
     list_seconds: dict[tuple[str, int], float] = {}
     rss_per_op = 0.0
     with contextlib.ExitStack() as stack:
-        clients: dict[int, tuple[KeepAliveClient, str]] = {}
+        clients: dict[int, tuple[str, str]] = {}  # the url and parent of each size's emulator
         for count in sizes.scale:
             emu = stack.enter_context(Emulator())
             before = rss_bytes()
             add_seconds[count] = fill(emu, count)
             rss_per_op = (rss_bytes() - before) / count  # the largest size's is reported
-            client = KeepAliveClient(emu.url)
-            stack.callback(client.close)
-            clients[count] = client, emu.operations[0].name.rsplit("/operations/", 1)[0]
+            clients[count] = emu.url, emu.profile.default_parent
 
         def lister(count: int, label: str, filter_: str, budget: float) -> Callable[[], float]:
             def run() -> float:
-                """The best of as many lists as fit in ``budget`` seconds (at least one, at most 50)."""
-                best, spent, runs = float("inf"), 0.0, 0
-                while runs == 0 or (spent < budget and runs < 50):
-                    seconds, listed, _pages = paginate(*clients[count], filter_)
-                    check(listed == (count // 2 if filter_ else count), (label, count, listed))
-                    best, spent, runs = min(best, seconds), spent + seconds, runs + 1
-                return best
+                """The best of as many lists as fit in ``budget`` seconds (at least one, at most 50), by a client
+                in a process of its own (`bench/lister.py`: parsing pages here, the client's own objects would make
+                the collector walk every emulator's operations again and again, its cost and not theirs)."""
+                url, parent = clients[count]
+                found = listings(url, parent, count // 2 if filter_ else count, 50, filter_, budget)
+                return min(timing.seconds for timing in found)
             return run
 
         for count in sizes.scale:
@@ -595,7 +579,9 @@ def bench_scale_together(sizes: Sizes, report: Report, emulator_only: bool = Fal
                            f"{traced_per_op:,.0f} B traced ({size_label(sizes.memory_sample)}), "
                            f"{rss_per_op:,.0f} B RSS ({size_label(large)})"))
     report.notes.append("5: half the operations are done (succeeded with a small Struct), each has Struct metadata; "
-                        "pages of 1000 over one keep-alive client, every operation listed exactly once; the first "
+                        "pages of 1000 over one keep-alive connection by bench/lister.py, a client in a process of its "
+                        "own (one per list and round; in this one, its parsed pages would make the collector walk every"
+                        " emulator's operations: its cost), every operation listed exactly once; the first "
                         "list of each size is one run (it renders and schema-checks each operation once); the "
                         f"others: {sizes.scale_repeats} rounds interleaved across the sizes, each the best of the "
                         f"lists that fit in {sizes.list_budget:g} s, best round")
@@ -699,12 +685,14 @@ def timed(call: Callable[[], object], runs: int = 1) -> Timing:
 LISTER = Path(__file__).resolve().parent / "lister.py"
 
 
-def listings(url: str, parent: str, count: int, runs: int) -> list[Timing]:
-    """``runs`` full listings by `lister.py` in a process of its own (see there why), each with the GC and CPU time
-    this process spent while it ran (the child reports each listing as it ends)."""
+def listings(url: str, parent: str, count: int, runs: int, filter_: str = "",
+             budget: float = float("inf")) -> list[Timing]:
+    """``runs`` full listings by `lister.py` in a process of its own (see there why), fewer once they took
+    ``budget`` seconds, each with the GC and CPU time this process spent while it ran (the child reports each
+    listing as it ends)."""
     found: list[Timing] = []
-    with GcTimer() as timer, subprocess.Popen([sys.executable, str(LISTER), url, parent, str(runs)],
-                                              stdout=subprocess.PIPE, text=True) as child:
+    command = [sys.executable, str(LISTER), url, parent, str(runs), filter_, str(budget)]
+    with GcTimer() as timer, subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as child:
         assert child.stdout is not None
         gc_seconds, full, cpu = timer.seconds, timer.collections[2], time.process_time()
         for line in child.stdout:
@@ -713,7 +701,7 @@ def listings(url: str, parent: str, count: int, runs: int) -> list[Timing]:
             found.append(Timing(run["seconds"], 1, timer.seconds - gc_seconds, timer.collections[2] - full,
                                 cpu=time.process_time() - cpu))
             gc_seconds, full, cpu = timer.seconds, timer.collections[2], time.process_time()
-    check(child.returncode == 0 and len(found) == runs, (child.returncode, found))
+    check(child.returncode == 0 and 0 < len(found) <= runs, (child.returncode, found))
     return found
 
 

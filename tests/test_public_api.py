@@ -35,7 +35,7 @@ def package_names() -> dict[str, str]:
 
 #: Handed out by the emulator, never built by a user: their constructors are the package's own business.
 HANDED_OUT = {"Call", "CallList", "Fault", "FaultBuilder", "Interception", "LoadedScenario", "OperationCalls",
-              "OperationHandle", "Starter"}
+              "OperationHandle", "OperationList", "Starter"}
 
 
 def annotations_of(value: object) -> list[tuple[str, str]]:

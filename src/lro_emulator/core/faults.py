@@ -210,6 +210,8 @@ class FaultPlan:
         Every fault aimed at the call counts it (and rolls its dice), whether or not an earlier
         fault fires, so that one fault's selection never depends on another's.
         """
+        if not self._faults:
+            return None  # most calls, with no fault scripted: no lock to take (a fault scripted meanwhile is later)
         chosen: Fault | None = None
         with self._lock:
             for fault in self._faults:

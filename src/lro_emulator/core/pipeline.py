@@ -25,7 +25,8 @@ from .faults import Effect, Fault
 if TYPE_CHECKING:
     from .state import EmulatorState
 
-__all__ = ["CLIENT_DEADLINE_KEY", "Arrival", "Link", "Outcome", "Target", "checked_failure", "emulator_bug", "run_call"]
+__all__ = ["CLIENT_DEADLINE_KEY", "Arrival", "Link", "Outcome", "Target", "checked_failure", "emulator_bug",
+           "kept_body", "run_call"]
 
 T = TypeVar("T")
 
@@ -33,7 +34,9 @@ T = TypeVar("T")
 DEADLINE_PASSED = "INJECTED_DELAY_PAST_DEADLINE"
 
 
-@dataclasses.dataclass(frozen=True)
+# Arrival and Outcome are made for every call and only read after: not frozen, which would set each field through
+# object.__setattr__ (microseconds a call).
+@dataclasses.dataclass
 class Arrival:
     """Where a call came from: its transport (``"http"`` or ``"grpc"``), method, path and headers.
 
@@ -86,7 +89,7 @@ class Link(Protocol):
         """Real seconds until the client gives up, when its call says (a gRPC deadline); None otherwise."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class Outcome(Generic[T]):
     """How a call ended: its ``result``, or the ``failure`` to answer instead; the ``fault`` that fired.
 
@@ -114,7 +117,8 @@ def run_call(
 
     ``route`` raising `StatusError` fails the call with it; ``failure_of`` turns the transport's own
     exceptions into errors; any other exception is the emulator's bug (INTERNAL, and a problem that
-    fails the test). ``body`` gives the request body for the call log once the call is served.
+    fails the test). ``body`` gives the request body for the call log once the call is served, as
+    `kept_body` made it (a transport that reads the same request again may keep that once).
     """
     arrived = state.clock.now()
     rpc: str | None = None
@@ -146,7 +150,7 @@ def run_call(
     status, code = _status(fault, failure, link)
     call = Call(rpc=rpc, method=arrival.method, path=arrival.path, name=name, status=status, code=code.name,
                 time=arrived, transport=arrival.transport, headers=_kept_headers(arrival.headers),
-                query=_kept_headers(arrival.query), body=_kept_body(body()), fault=fault)
+                query=_kept_headers(arrival.query), body=body(), fault=fault)
     # Logged before any hold, so that a test sees the call as soon as its client gives up.
     state.calls._record(call)
     if fault is not None:
@@ -213,15 +217,18 @@ KEPT_BODY_CHARS = 16384
 
 
 def _kept_headers(values: Mapping[str, str]) -> dict[str, str]:
-    kept = {}
-    for key, value in list(values.items())[:KEPT_HEADERS]:
-        text = str(value)
+    kept: dict[str, str] = {}
+    if not values:
+        return kept
+    items = values.items() if len(values) <= KEPT_HEADERS else list(values.items())[:KEPT_HEADERS]
+    for key, value in items:
+        text = value if type(value) is str else str(value)
         kept[key] = text if len(text) <= KEPT_VALUE_CHARS else text[:KEPT_VALUE_CHARS] + f"... ({len(text):,} chars)"
     return kept
 
 
-def _kept_body(body: Any) -> Any:
-    """The body as the log keeps it: valid JSON (no infinities), and a marker in place of a large one."""
+def kept_body(body: Any) -> Any:
+    """A request body as the call log keeps it: valid JSON (no infinities), and a marker in place of a large one."""
     if body is None:
         return None
     try:

@@ -270,7 +270,7 @@ class OperationRecord:
     def record_poll(self, now: datetime) -> None:
         """Count an answered poll and fire the steps that were waiting for it."""
         self.polls += 1
-        if self.done:
+        if self.done or not self.pending:
             return
         due = [s for s in self.pending if s.after_polls is not None and s.after_polls <= self.polls]
         for step in sorted(due, key=lambda s: (s.after_polls, s.terminal, s.seq)):

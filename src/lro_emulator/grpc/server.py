@@ -24,7 +24,7 @@ from google.rpc import status_pb2
 from grpc_status import rpc_status
 
 from ..core.faults import Effect
-from ..core.pipeline import Arrival, Target, run_call
+from ..core.pipeline import Arrival, Target, kept_body, run_call
 from ..core.starts import StartRequest
 from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.addresses import authority, local_address, started
@@ -129,7 +129,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         state = self._state()
         headers = {key.lower(): value if isinstance(value, str) else value.hex()
                    for key, value in context.invocation_metadata()}
-        read: list[dict[str, Any] | None] = [None]  # the request as proto3 JSON, for the call log, once decoded
+        read: list[Any] = [None]  # the request as proto3 JSON, as the call log keeps it, once decoded
         link = _CallLink(context)
         outcome = run_call(state, Arrival("grpc", "POST", method, headers),
                            lambda: self._route(state, method, raw, headers, read, link), link, body=lambda: read[0])
@@ -152,9 +152,9 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
             decoded: list[Any] = []
 
             def locate() -> str | None:
-                message, body = _operations_request(state, short, raw)
+                message, kept = _operations_request(state, short, raw)
                 decoded.append(message)
-                read[0] = None if body is None else dict(body)  # the log's own copy (its values are scalars)
+                read[0] = dict(kept) if isinstance(kept, dict) else kept  # the log's own copy (its values are scalars)
                 return state.call_name(message.name)
 
             return Target(short, lambda: self._call(state, short, decoded[0], link), locate=locate, operations=True)
@@ -172,7 +172,8 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
 
         def decode() -> None:
             message = _decode(starter.request_type, raw)
-            body = read[0] = _as_json(message)
+            body = _as_json(message)
+            read[0] = kept_body(body)
             if body is None:
                 raise StatusError.bad_request(f"the request is not a valid {message.DESCRIPTOR.full_name}: a value "
                                               "is out of range for its type", field="request")
@@ -247,8 +248,9 @@ def _decode(kind: Any, raw: bytes) -> Message:
     return message
 
 
-def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any, dict[str, Any] | None]:
-    """The request of an Operations method and its proto3 JSON; the same bytes again are read once.
+def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any, Any]:
+    """The request of an Operations method and its proto3 JSON as the call log keeps it (`kept_body`); the same
+    bytes again are read once.
 
     A client polls with the same request bytes over and over, and reading them (the JSON above all)
     cost more than serving the answer. The message is only ever read, never changed; requests that
@@ -256,10 +258,10 @@ def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any
     """
     requests = state.cache("grpc.requests", CACHE_ENTRIES)
     key = (rpc, raw)
-    found: tuple[Any, dict[str, Any] | None] | None = requests.get(key)
+    found: tuple[Any, Any] | None = requests.get(key)
     if found is None:
         message = _decode(_REQUESTS[rpc], raw)
-        found = (message, _as_json(message))
+        found = (message, kept_body(_as_json(message)))
         if len(raw) <= _REQUEST_CACHE_BYTES:
             requests.put(key, found)
     return found

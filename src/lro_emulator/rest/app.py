@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request
 
 from ..core.calls import Call
 from ..core.faults import Effect
-from ..core.pipeline import CLIENT_DEADLINE_KEY, Arrival, Target, checked_failure, emulator_bug, run_call
+from ..core.pipeline import CLIENT_DEADLINE_KEY, Arrival, Target, checked_failure, emulator_bug, kept_body, run_call
 from ..core.starts import Starter, StartRequest, set_field
 from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.codes import Code
@@ -137,7 +137,7 @@ class RestApp:
         query = dict(request.args.items()) if environ.get("QUERY_STRING") else {}
         arrival = Arrival("http", request.method, request.path, headers_of(environ), query)
         outcome = run_call(state, arrival, lambda: self._route(state, request), _SocketLink(environ),
-                           body=lambda: environ.get(BODY_KEY),
+                           body=lambda: kept_body(environ.get(BODY_KEY)),
                            failure_of=lambda error: _http_failure(state, request, error))
         fault, failure = outcome.fault, outcome.failure
         status = outcome.call.status
