@@ -321,6 +321,24 @@ def test_rest_cancel_and_delete_are_seen_over_grpc(lro_emulator: Emulator, stub:
     assert [o.name for o in lro_emulator.operations] == [cancelled.name]
 
 
+def test_polls_read_once_are_logged_each_as_their_own(lro_emulator: Emulator, stub: Stub) -> None:
+    # The same request bytes and metadata are read once and remembered; each call's log entry is still its own.
+    op = lro_emulator.add_operation()
+    metadata = [("x-goog-request-params", f"name={op.name}")]
+    for _ in range(2):
+        stub.GetOperation(operations_pb2.GetOperationRequest(name=op.name), metadata=metadata)
+    first, second = lro_emulator.calls
+    first.headers["x-goog-request-params"] = "changed by the test"  # type: ignore[index]
+    first.body["name"] = "changed by the test"
+    stub.GetOperation(operations_pb2.GetOperationRequest(name=op.name), metadata=metadata)
+
+    third = lro_emulator.calls[2]
+    for call in (second, third):
+        assert call.headers["x-goog-request-params"] == f"name={op.name}"
+        assert call.body == {"name": op.name}
+    assert op.polls == 3
+
+
 def test_the_call_log_records_grpc_calls(lro_emulator: Emulator, stub: Stub) -> None:
     op = lro_emulator.add_operation().succeed(at=20)
     lro_emulator.clock.advance(5)

@@ -63,9 +63,10 @@ class Call:
                  query: Mapping[str, str] | None = None, body: Any = None, fault: FaultOnCall | None = None) -> None:
         # Every call served makes one: a frozen dataclass's own __init__ sets each field through object.__setattr__,
         # a third of what serving a poll costs. The fields above stay the definition (repr, ==, hash, replace).
-        self.__dict__.update(rpc=rpc, method=method, path=path, name=name, status=status, code=code, time=time,
-                             transport=transport, headers={} if headers is None else headers,
-                             query={} if query is None else query, body=body, fault=fault)
+        object.__setattr__(self, "__dict__", {
+            "rpc": rpc, "method": method, "path": path, "name": name, "status": status, "code": code, "time": time,
+            "transport": transport, "headers": {} if headers is None else headers,
+            "query": {} if query is None else query, "body": body, "fault": fault})
 
     @property
     def validated(self) -> bool:

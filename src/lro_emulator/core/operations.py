@@ -53,8 +53,7 @@ class _Found:
 
     def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
         if isinstance(error, _Missing):
-            raise StatusError(Code.NOT_FOUND, self._service._not_found_message(self._name, error.names),
-                              reason="OPERATION_NOT_FOUND", metadata={"name": self._name}) from None
+            raise self._service._not_found(self._name, error) from None
 
 
 __all__ = ["DEFAULT_WAIT_TIMEOUT", "MAX_WAIT_TIMEOUT", "OperationsService"]
@@ -104,11 +103,15 @@ class OperationsService:
     def get_operation(self, name: str) -> JSON:
         """GetOperation: the latest state. Counts as a poll."""
         self.require("GetOperation")
-        with self._found(name), self.lock:
-            record = self._lookup(name)
-            document = self.render(record)
-            record.record_poll(self.clock.now())
-            return document
+        self._check_length(name)
+        try:  # what `_found` does, written out: every poll comes here
+            with self.lock:
+                record = self._lookup(name)
+                document = self.render(record)
+                record.record_poll(self.clock.now())
+                return document
+        except _Missing as missing:
+            raise self._not_found(name, missing) from None
 
     def list_operations(
         self,
@@ -282,10 +285,20 @@ class OperationsService:
         """Around a lookup under the lock: a name past its bound is refused before any pattern or search runs, and
         a missing operation's NOT_FOUND, naming the near misses, is written after the lock is released (the search
         runs over every name, and other clients must not wait for it)."""
+        self._check_length(name)
+        return _Found(self, name)
+
+    @staticmethod
+    def _check_length(name: str) -> None:
+        """INVALID_ARGUMENT for a name past its bound, before any pattern or search runs over it."""
         if len(name) > MAX_NAME_LENGTH:
             raise StatusError.bad_request(f"the name is {len(name):,} characters long; operation names are at most "
                                           f"{MAX_NAME_LENGTH:,}", field="name")
-        return _Found(self, name)
+
+    def _not_found(self, name: str, missing: _Missing) -> StatusError:
+        """The NOT_FOUND of a missing operation, naming the near misses (written with the lock released)."""
+        return StatusError(Code.NOT_FOUND, self._not_found_message(name, missing.names), reason="OPERATION_NOT_FOUND",
+                           metadata={"name": name})
 
     def _not_found_message(self, name: str, names: list[str]) -> str:
         if not self.profile.accepts_name(name) and not (

@@ -11,7 +11,7 @@ google-api-core reads them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from datetime import timedelta
 from typing import Any
@@ -119,20 +119,24 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return self._operations.get(method) or self._handler_of(method)
 
     def _handler_of(self, method: str) -> grpc.RpcMethodHandler:
+        service, _, short = method.lstrip("/").rpartition("/")
+        rpc = short if service == OPERATIONS_SERVICE and short in RPCS else None
+
         def behaviour(raw: bytes, context: grpc.ServicerContext) -> bytes:
-            return self._serve(method, raw, context)
+            return self._serve(method, rpc, raw, context)
 
         # Bytes in and out: a request that does not decode is answered by us, not by grpcio.
         return grpc.unary_unary_rpc_method_handler(behaviour)
 
-    def _serve(self, method: str, raw: bytes, context: grpc.ServicerContext) -> bytes:
+    def _serve(self, method: str, rpc: str | None, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        """Serve one call of ``method``; ``rpc`` is its Operations method's name, None for any other method."""
         state = self._state()
-        headers = {key.lower(): value if isinstance(value, str) else value.hex()
-                   for key, value in context.invocation_metadata()}
+        headers = _headers(state, context.invocation_metadata())
         read: list[Any] = [None]  # the request as proto3 JSON, as the call log keeps it, once decoded
         link = _CallLink(context)
         outcome = run_call(state, Arrival("grpc", "POST", method, headers),
-                           lambda: self._route(state, method, raw, headers, read, link), link, body=lambda: read[0])
+                           lambda: self._route(state, method, rpc, raw, headers, read, link), link,
+                           body=lambda: read[0])
         fault, failure = outcome.fault, outcome.failure
         if failure is not None:
             context.abort_with_status(rpc_status.to_status(_status(state, failure)))
@@ -144,11 +148,11 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return payload
 
     def _route(
-        self, state: EmulatorState, method: str, raw: bytes, headers: dict[str, str], read: list[Any], link: _CallLink
+        self, state: EmulatorState, method: str, short: str | None, raw: bytes, headers: Mapping[str, str],
+        read: list[Any], link: _CallLink
     ) -> Target[bytes]:
         """What the call asks for: an Operations method or a declared start; UNIMPLEMENTED for anything else."""
-        service, _, short = method.lstrip("/").rpartition("/")
-        if service == OPERATIONS_SERVICE and short in RPCS:
+        if short is not None:
             decoded: list[Any] = []
 
             def locate() -> str | None:
@@ -182,7 +186,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         created: list[str] = []
 
         def start() -> bytes:
-            document = state.start(starter, StartRequest("grpc", starter.rpc, request[0], headers=headers))
+            document = state.start(starter, StartRequest("grpc", starter.rpc, request[0], headers=dict(headers)))
             created.append(document["name"])
             return _encoded_operation(state, document)
 
@@ -237,6 +241,21 @@ class _CallLink:
     def time_left(self) -> float | None:
         remaining: float | None = self._context.time_remaining()  # real seconds; grpcio keeps real time
         return remaining
+
+
+def _headers(state: EmulatorState, metadata: tuple[tuple[str, str | bytes], ...]) -> Mapping[str, str]:
+    """A call's metadata as headers (lower-case names, binary values in hex), read once for the same metadata.
+
+    A client polls with the same metadata over and over. The mapping is shared by the calls that sent it: the
+    pipeline only reads it (the call log keeps its own copy, as does a start's request).
+    """
+    memo = state.cache("grpc.headers", CACHE_ENTRIES)
+    found: Mapping[str, str] | None = memo.get(metadata)
+    if found is None:
+        found = {key.lower(): value if isinstance(value, str) else value.hex() for key, value in metadata}
+        if sum(len(key) + len(value) for key, value in metadata) <= _REQUEST_CACHE_BYTES:
+            memo.put(metadata, found)
+    return found
 
 
 def _decode(kind: Any, raw: bytes) -> Message:
