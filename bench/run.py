@@ -93,7 +93,7 @@ class Sizes:
     get_requests: int = 1000
     get_rounds: int = 5
     grpc_calls: int = 200
-    grpc_rounds: int = 40
+    grpc_rounds: int = 100
     round_budget: float = 3.0
     hour_runs: int = 5
     hour_seconds: int = 3600
