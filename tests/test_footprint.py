@@ -11,6 +11,9 @@ operation growing a list, a dict or a cached document of its own again.
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -78,3 +81,24 @@ def test_reading_emu_operations_makes_no_object_per_operation(lro_emulator: Emul
     assert len(kept[0]) == COUNT
     names = [operation.name for operation in kept[0]]  # each handle is made as it is read, and freed after
     assert names == [f"{lro_emulator.profile.default_parent}/operations/op-{i}" for i in range(1, COUNT + 1)]
+
+
+IMPORTED_FROZEN = """
+import gc
+import freezegun
+
+with freezegun.freeze_time("2030-01-01"):
+    from lro_emulator import Emulator  # the emulator's modules first imported while time is frozen
+    emu = Emulator()
+    record = emu.add_operation()._record
+    print(type(record.created).__name__, gc.is_tracked(record.created))
+"""
+
+
+def test_an_emulator_first_imported_under_freezegun_keeps_genuine_datetimes() -> None:
+    # freezegun replaces datetime.datetime itself while it runs: a module imported meanwhile builds FakeDatetimes
+    # from its `datetime`, which the collector tracks, one more object per instant an operation keeps.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    shown = subprocess.run([sys.executable, "-c", IMPORTED_FROZEN], capture_output=True, text=True, env=env,
+                           timeout=120, check=True)
+    assert shown.stdout.split() == ["datetime", "False"]

@@ -220,3 +220,39 @@ def test_a_blocked_rest_wait_ends_at_a_reset() -> None:
         assert time.monotonic() - started < 10
         assert answers[0].status_code == 409, answers[0].text
         assert list(emu.calls.filter(rpc="WaitOperation")) == []
+
+
+def test_grpc_listings_at_once_over_one_shared_payload_all_pack() -> None:
+    """Operations scripted with one payload share one parsed dict (`OperationStore.parsed`). protobuf's
+    ``json_format.ParseDict`` takes ``@type`` out of an ``Any`` it converts and puts it back after: given that
+    shared dict, a listing encoding it on one thread hid the type from a listing of the same operations on another,
+    which then failed INTERNAL (UNPACKABLE_PAYLOAD) and recorded a problem."""
+    info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "R", "domain": "d",
+            "metadata": {f"k{n}": "v" for n in range(200)}}  # a map: converting it is most of the encoding
+    with Emulator() as emu:
+        for n in range(50):
+            emu.add_operation(f"projects/p/operations/op-{n}", metadata=info)
+        channel = grpc.insecure_channel(emu.grpc_target)
+        stub = operations_pb2_grpc.OperationsStub(channel)
+        request = operations_pb2.ListOperationsRequest(name="projects/p", page_size=50)
+        start = threading.Barrier(2)
+        failures: list[BaseException] = []
+
+        def list_repeatedly() -> None:
+            start.wait()
+            for _ in range(30):
+                try:
+                    stub.ListOperations(request, timeout=60)
+                except grpc.RpcError as error:
+                    failures.append(error)
+                    return
+
+        threads = [threading.Thread(target=list_repeatedly) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        channel.close()
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+        assert emu.problems == []

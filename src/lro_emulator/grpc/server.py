@@ -31,7 +31,7 @@ from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
 from ..wire.profiles import RPCS
-from ..wire.protobuf import pack_problem, register_common_types
+from ..wire.protobuf import pack_problem, parse_into, register_common_types
 
 __all__ = ["OPERATIONS_SERVICE", "GrpcServer"]
 
@@ -329,7 +329,7 @@ def _message(state: EmulatorState, document: dict[str, Any], kind: type[Message]
     """The protobuf message of a served JSON document; INTERNAL (and a test failure) if it cannot pack."""
     message = kind()
     try:
-        json_format.ParseDict(document, message)
+        parse_into(document, message)
     except json_format.ParseError:
         operations = document.get("operations", [document]) if kind is not operations_pb2.Operation else [document]
         reasons = [f"{op.get('name')!r}: {problem}" for op in operations if (problem := pack_problem(op))]

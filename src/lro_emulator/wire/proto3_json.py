@@ -77,8 +77,11 @@ def to_timedelta(value: object, *, what: str = "a duration") -> timedelta:
 
 
 #: A genuine `datetime` (an instance: freezegun replaces the class wherever a module names it, never an instance),
-#: for `parse_timestamp` to answer genuine datetimes too.
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: for `parse_timestamp` to answer genuine datetimes too. Made from the genuine class, found by its name: this module
+#: may be first imported while freezegun runs, when ``datetime`` here is its FakeDatetime (a subclass).
+_GENUINE: type[datetime] = next(kind for kind in datetime.__mro__
+                                if (kind.__module__, kind.__name__) == ("datetime", "datetime"))
+_EPOCH = _GENUINE(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def parse_timestamp(value: object) -> datetime:

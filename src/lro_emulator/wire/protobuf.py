@@ -8,11 +8,12 @@ is needed: a REST-only user never needs it installed.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 __all__ = [
     "canonical_json", "find_message_class", "is_message", "json_of", "message_class", "message_to_json",
-    "pack_problem", "register_common_types",
+    "pack_problem", "parse_into", "register_common_types",
 ]
 
 _INSTALL_HINT = "protobuf is not installed; install lro-emulator[grpc] to use protobuf messages and gRPC"
@@ -66,7 +67,7 @@ def pack_problem(operation: dict[str, Any]) -> str | None:
         return _INSTALL_HINT
     register_common_types()
     try:
-        json_format.ParseDict(operation, operations_pb2.Operation())
+        parse_into(operation, operations_pb2.Operation())
     except json_format.ParseError as error:
         text = str(error)
         if "Can not find message descriptor by type_url" in text:
@@ -77,6 +78,18 @@ def pack_problem(operation: dict[str, Any]) -> str | None:
             )
         return f"it does not pack into protobuf messages: {text}"
     return None
+
+
+def parse_into(document: dict[str, Any], message: Any) -> None:
+    """``json_format.ParseDict(document, message)``, given a copy of ``document`` (`json_format.ParseError` too).
+
+    ParseDict takes ``@type`` out of each ``Any`` it converts and puts it back after. The emulator's payloads are
+    shared, between the operations scripted with the same one (`OperationStore.parsed`) and with the threads
+    serving them outside the state lock: converted in place, another thread would find a payload without its type.
+    """
+    from google.protobuf import json_format
+
+    json_format.ParseDict(json.loads(json.dumps(document)), message)
 
 
 def register_common_types() -> None:
