@@ -327,9 +327,11 @@ def bench_grpc(sizes: Sizes, report: Report, emulator_only: bool = False) -> Non
 
         runners = {label: runner(target) for label, target in targets.items()}
         rounds: dict[str, list[float]] = {label: [] for label in runners}
+        order = list(runners)
         for _ in range(sizes.grpc_rounds):
-            for label, run in runners.items():
-                rounds[label].append(run())
+            for label in order:
+                rounds[label].append(runners[label]())
+            order.reverse()  # each goes first in half the rounds: whatever going first costs, both pay it
     if emulator_only:
         return
     # Time per call, the emulator's over the bare servicer's, in each round: the median of these paired ratios. A

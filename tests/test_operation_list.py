@@ -83,3 +83,18 @@ def test_handles_of_two_states_are_not_equal() -> None:
     first, second = Emulator(), Emulator()
     assert first.add_operation("projects/p/operations/a") != second.add_operation("projects/p/operations/a")
     assert first.operations != second.operations
+
+
+def test_adding_makes_a_list_and_the_repr_stays_short(lro_emulator: Emulator, three: list[OperationHandle]) -> None:
+    operations = lro_emulator.operations
+    assert operations + three[:1] == [*three, three[0]]
+    assert three[:1] + operations == [three[0], *three]
+    assert isinstance(operations + operations, list)
+    with pytest.raises(TypeError):
+        operations + "abc"  # type: ignore[operator]
+
+    for index in range(30):
+        lro_emulator.add_operation(f"projects/p/operations/more-{index}")
+    text = repr(lro_emulator.operations)
+    assert text.count("<OperationHandle") == 20
+    assert text.endswith(", ... 13 more])")

@@ -310,6 +310,10 @@ class OperationHandle:
         return f"<OperationHandle {self.name!r} done={self._record.done} polls={self._record.polls}>"
 
 
+#: How many handles the repr of an `OperationList` shows before it counts the rest.
+_REPR_ITEMS = 20
+
+
 class OperationList(Sequence[OperationHandle]):
     """What ``emu.operations`` answers: the operations that lived when it was read, in creation order, as a
     read-only sequence whose handles are made as they are read.
@@ -317,8 +321,9 @@ class OperationList(Sequence[OperationHandle]):
     A list of handles made at once would be one more object per operation for CPython's cyclic GC to walk: with a
     million operations, reading ``emu.operations`` would spend most of its time in the collector. This holds the
     operations themselves (one list), and each handle lives as long as the caller keeps it. Indexing, slicing
-    (another `OperationList`), ``len``, iteration, ``in`` and ``reversed`` work as on a list; it equals any list or
-    tuple of equal handles (``emu.operations == []`` when there are none); ``list(emu.operations)`` makes a list.
+    (another `OperationList`), ``len``, iteration, ``in``, ``index``, ``count`` and ``reversed`` work as on a list, and
+    ``+`` makes a list; it equals any list or tuple of equal handles (``emu.operations == []`` when there are none);
+    ``list(emu.operations)`` makes a list. Its repr shows the first 20 handles and counts the rest.
     """
 
     __slots__ = ("_records", "_state")
@@ -362,8 +367,22 @@ class OperationList(Sequence[OperationHandle]):
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking and compared by content, as a list is
 
+    def __add__(self, other: object) -> list[OperationHandle]:
+        """A list of these handles, then ``other``'s items (as adding two lists makes a list)."""
+        if not isinstance(other, (list, tuple, OperationList)):
+            return NotImplemented
+        return [*self, *other]
+
+    def __radd__(self, other: object) -> list[OperationHandle]:
+        if not isinstance(other, (list, tuple)):
+            return NotImplemented
+        return [*other, *self]
+
     def __repr__(self) -> str:
-        return f"OperationList({list(self)!r})"
+        # Bounded: a failing `assert emu.operations == []` over a million operations must not format them all.
+        shown = ", ".join(repr(handle) for handle in self[:_REPR_ITEMS])
+        more = len(self._records) - _REPR_ITEMS
+        return f"OperationList([{shown}{f', ... {more:,} more' if more > 0 else ''}])"
 
 
 def checked_payload(state: Host, schema: str | None, value: object, pointer: str) -> JSON:
