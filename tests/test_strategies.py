@@ -365,3 +365,37 @@ def test_importing_the_package_or_its_plugin_imports_no_hypothesis() -> None:
     code = "import sys, lro_emulator, lro_emulator.plugin; lro_emulator.Emulator; print('hypothesis' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+FAILING_USER_TEST = '''
+import requests
+from hypothesis import HealthCheck, given, settings
+
+from lro_emulator.strategies import timelines
+
+
+@settings(derandomize=True, database=None, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(timeline=timelines(error_codes=[]))
+def test_the_first_poll_is_done(lro_emulator, timeline):
+    op = timeline.play(lro_emulator)
+    assert requests.get(f"{lro_emulator.url}/v1/{op.name}", timeout=10).json()["done"]
+'''
+
+
+@pytest.mark.usefixtures("users_project")  # a user's project, run as from a fresh shell
+def test_a_users_failing_example_reports_the_shrunk_timeline_and_the_emulator_section(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_user=FAILING_USER_TEST)
+
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    # hypothesis's falsifying example, shrunk to one step: a response one second after creation.
+    assert 'lro-emulator timeline: Timeline(response(at=1, {"@type": "type.googleapis.com/google.protobuf.Struct", ' \
+           '"value": {}}))' in output
+    # The emulator's report section shows the operation as that example scripted it.
+    assert "lro-emulator: operations, calls and faults" in output
+    assert "pending: succeed at +1s" in output
+    assert "FailedHealthCheck" not in output
