@@ -25,6 +25,7 @@ from google.api_core.retry import if_exception_type
 from google.protobuf import json_format, struct_pb2
 from google.rpc import error_details_pb2  # noqa: F401  (registers ErrorInfo, RetryInfo, ... for json_format)
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from lro_emulator import Emulator, ScriptError
 from lro_emulator.strategies import Outcome, Timeline, timelines
@@ -321,7 +322,7 @@ def correct_waiter_in_process(emu: Emulator, name: str) -> tuple[str, Any]:
 
 def test_outcome_after_cancel_matches_the_emulator(lro_emulator: Emulator) -> None:
     @EXAMPLES
-    @given(timeline=timelines(trigger="time", max_seconds=100), cancel_at=st_integers(0, 120))
+    @given(timeline=timelines(trigger="time", max_seconds=100), cancel_at=st.integers(0, 120))
     def cancels(timeline: Timeline, cancel_at: int) -> None:
         op = timeline.play(lro_emulator)
         lro_emulator.clock.advance(cancel_at)
@@ -336,12 +337,6 @@ def test_outcome_after_cancel_matches_the_emulator(lro_emulator: Emulator) -> No
                                                                                              outcome.value)
 
     cancels()
-
-
-def st_integers(low: int, high: int) -> Any:
-    from hypothesis import strategies as st
-
-    return st.integers(low, high)
 
 
 @pytest.mark.parametrize(
@@ -399,3 +394,15 @@ def test_a_users_failing_example_reports_the_shrunk_timeline_and_the_emulator_se
     assert "lro-emulator: operations, calls and faults" in output
     assert "pending: succeed at +1s" in output
     assert "FailedHealthCheck" not in output
+
+
+@pytest.mark.usefixtures("users_project")
+def test_without_the_suppression_hypothesis_refuses_the_fixture(pytester: pytest.Pytester) -> None:
+    """Why the documented pattern suppresses function_scoped_fixture: hypothesis judges the fixture by its scope."""
+    pytester.makepyfile(test_user=FAILING_USER_TEST.replace(
+        ", suppress_health_check=[HealthCheck.function_scoped_fixture]", ""))
+
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(failed=1)
+    assert "uses a function-scoped fixture 'lro_emulator'" in result.stdout.str()
