@@ -15,6 +15,7 @@ import google.api_core.operations_v1
 import google.cloud.workflows_v1  # noqa: F401
 import googleapiclient.discovery  # noqa: F401
 import grpc  # noqa: F401
+import hypothesis  # noqa: F401
 import pytest
 import requests  # noqa: F401
 

@@ -30,8 +30,10 @@ __all__ = ["SeededRandom", "TimeBackdrop", "VirtualTime"]
 
 # Modules that keep real time even under virtual time (see the module docstring). freezegun compares module names by
 # prefix: "grpc." is grpc's submodules exactly (its package module reads no time), where "grpc" would also give real
-# time to a user's grpc_utils.
-_REAL_TIME_MODULES = ["grpc.", "_pytest.timing"]
+# time to a user's grpc_utils. hypothesis times its phases, deadlines and health checks with time.perf_counter: on the
+# virtual clock an example that polls for an hour would count as an hour, and shrinking (300 s at most) would stop
+# after the first step.
+_REAL_TIME_MODULES = ["grpc.", "_pytest.timing", "hypothesis."]
 
 
 class SeededRandom:
@@ -134,7 +136,7 @@ class VirtualTime:
             if self._backdrop is not None:
                 self._backdrop.install()
             # real_asyncio keeps the event loop on real monotonic time, so it still schedules callbacks.
-            # grpc keeps real time for its deadlines; pytest's own timing (--durations) stays real too.
+            # grpc keeps real time for its deadlines; pytest's own timing (--durations) and hypothesis's stay real too.
             self._freezer = freeze_time(self._clock.now(), real_asyncio=True, ignore=_REAL_TIME_MODULES)
             factory = self._freezer.start()
             self._unsubscribe = self._clock.subscribe(factory.move_to)
