@@ -103,12 +103,14 @@ class OperationsService:
     def get_operation(self, name: str) -> JSON:
         """GetOperation: the latest state. Counts as a poll."""
         self.require("GetOperation")
-        self._check_length(name)
+        if len(name) > MAX_NAME_LENGTH:
+            self._check_length(name)
         try:  # what `_found` does, written out: every poll comes here
             with self.lock:
-                record = self._lookup(name)
+                now = self.clock.now()
+                record = self._lookup(name, now)
                 document = self.render(record)
-                record.record_poll(self.clock.now())
+                record.record_poll(now)
                 return document
         except _Missing as missing:
             raise self._not_found(name, missing) from None
@@ -262,7 +264,7 @@ class OperationsService:
 
     def require(self, rpc: str) -> None:
         """UNIMPLEMENTED unless the profile offers ``rpc``."""
-        if not self.profile.offers(rpc):
+        if rpc not in self.profile.rpcs:
             offered = ", ".join(sorted(self.profile.rpcs))
             raise StatusError(
                 Code.UNIMPLEMENTED,
@@ -270,15 +272,15 @@ class OperationsService:
                 reason="METHOD_NOT_OFFERED",
             )
 
-    def _lookup(self, name: str) -> OperationRecord:
-        """Find a live operation, settled to now; `_Missing` (the lock held) if there is none."""
+    def _lookup(self, name: str, now: datetime | None = None) -> OperationRecord:
+        """Find a live operation, settled to ``now`` (the clock's); `_Missing` (the lock held) if there is none."""
         record = self.store.find(name)
         if record is None and name.startswith("operations/"):
             # from_http_json clients address an operation as "operations/{its full name}".
             record = self.store.find(name[len("operations/"):])
         if record is None:
             raise _Missing(self.store.names())
-        record.settle(self.clock.now())
+        record.settle(self.clock.now() if now is None else now)
         return record
 
     def _found(self, name: str) -> _Found:

@@ -147,10 +147,14 @@ def run_call(
         failure, expired = _faulted(state, fault, link, failure)
     elif failure is not None:
         failure = checked_failure(state, failure)
-    status, code = _status(fault, failure, link)
-    call = Call(rpc=rpc, method=arrival.method, path=arrival.path, name=name, status=status, code=code.name,
-                time=arrived, transport=arrival.transport, headers=_kept_headers(arrival.headers),
-                query=_kept_headers(arrival.query), body=body(), fault=fault)
+    if fault is None and failure is None:  # most calls: no enum to read a name from
+        status, code = 200, "OK"
+    else:
+        status, code_of = _status(fault, failure, link)
+        code = code_of.name
+    query = arrival.query
+    call = Call(rpc, arrival.method, arrival.path, name, status, code, arrived, arrival.transport,
+                _kept_headers(arrival.headers), _kept_headers(query) if query else {}, body(), fault)
     # Logged before any hold, so that a test sees the call as soon as its client gives up.
     state.calls._record(call)
     if fault is not None:

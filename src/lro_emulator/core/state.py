@@ -33,22 +33,31 @@ CACHE_ENTRIES = 4096
 ENCODING_CACHE_BYTES = 65536
 
 
-class BoundedCache:
-    """A memo of at most ``entries`` values, emptied when full (a poll's working set refills it at once)."""
+class BoundedCache(dict[Any, Any]):
+    """A memo of at most ``entries`` values, emptied when full (a poll's working set refills it at once).
+
+    Read it with ``get`` (a dict's own: every poll reads two or three memos), write it with `put`.
+    """
 
     def __init__(self, entries: int) -> None:
+        super().__init__()
         self._entries = entries
-        self._values: dict[Any, Any] = {}
-
-    def get(self, key: Any) -> Any:
-        """The value remembered for ``key``, or None."""
-        return self._values.get(key)
 
     def put(self, key: Any, value: Any) -> None:
         """Remember ``value`` for ``key``."""
-        if len(self._values) >= self._entries:
-            self._values.clear()
-        self._values[key] = value
+        if len(self) >= self._entries:
+            self.clear()
+        self[key] = value
+
+
+class _Memos(dict[str, BoundedCache]):
+    """Memos by name, each a `BoundedCache` of `CACHE_ENTRIES` made when first asked for.
+
+    A dict with ``__missing__``: every call reads a memo or two, and finding one costs no Python frame.
+    """
+
+    def __missing__(self, name: str) -> BoundedCache:
+        return self.setdefault(name, BoundedCache(CACHE_ENTRIES))
 
 
 #: How many problems a state keeps; a server that keeps answering wrongly does not grow without bound.
@@ -105,7 +114,9 @@ class EmulatorState:
         self.typed = False
         # What the transports remember between calls (matched routes, encoded answers): built from this
         # state, so they go with it on reset.
-        self._caches: dict[str, BoundedCache] = {}
+        #: The transports' memos by name (``state.memos["rest.encodings"]``, made on first use), which live as
+        #: long as this state: a reset forgets them.
+        self.memos = _Memos()
         self.service = OperationsService(
             store=self.store,
             clock=self.clock,
@@ -298,13 +309,6 @@ class EmulatorState:
         return Starter(rule, method, request_class, script, "parent" if parent is None else parent)
 
     # -- what the transports ask ------------------------------------------------------------------
-
-    def cache(self, name: str, entries: int) -> BoundedCache:
-        """The transports' memo called ``name`` (made on first use), which lives as long as this state."""
-        found = self._caches.get(name)
-        if found is None:
-            found = self._caches.setdefault(name, BoundedCache(entries))
-        return found
 
     def call_name(self, name: str | None) -> str | None:
         """The name a call is logged under: from_http_json clients say ``operations/{name}`` for ``name``.

@@ -258,7 +258,7 @@ class OperationRecord:
 
     def settle(self, now: datetime) -> None:
         """Fire every time-triggered step due at or before ``now``, in time order."""
-        if self.done or not self.pending:
+        if not self.pending or self.done:
             return
         due = [s for s in self.pending if s.due is not None and s.due <= now]
         # Non-terminal steps fire before a terminal one at the same instant, then scripting order.
@@ -270,7 +270,7 @@ class OperationRecord:
     def record_poll(self, now: datetime) -> None:
         """Count an answered poll and fire the steps that were waiting for it."""
         self.polls += 1
-        if self.done or not self.pending:
+        if not self.pending or self.done:
             return
         due = [s for s in self.pending if s.after_polls is not None and s.after_polls <= self.polls]
         for step in sorted(due, key=lambda s: (s.after_polls, s.terminal, s.seq)):

@@ -10,6 +10,8 @@ google-api-core reads them.
 
 from __future__ import annotations
 
+import functools
+import operator
 import threading
 from collections.abc import Callable, Mapping
 from concurrent import futures
@@ -26,7 +28,7 @@ from grpc_status import rpc_status
 from ..core.faults import Effect
 from ..core.pipeline import Arrival, Target, kept_body, run_call
 from ..core.starts import StartRequest
-from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
+from ..core.state import ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.addresses import authority, local_address, started
 from ..wire.codes import Code
 from ..wire.errors import StatusError
@@ -121,12 +123,8 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
     def _handler_of(self, method: str) -> grpc.RpcMethodHandler:
         service, _, short = method.lstrip("/").rpartition("/")
         rpc = short if service == OPERATIONS_SERVICE and short in RPCS else None
-
-        def behaviour(raw: bytes, context: grpc.ServicerContext) -> bytes:
-            return self._serve(method, rpc, raw, context)
-
         # Bytes in and out: a request that does not decode is answered by us, not by grpcio.
-        return grpc.unary_unary_rpc_method_handler(behaviour)
+        return grpc.unary_unary_rpc_method_handler(functools.partial(self._serve, method, rpc))
 
     def _serve(self, method: str, rpc: str | None, raw: bytes, context: grpc.ServicerContext) -> bytes:
         """Serve one call of ``method``; ``rpc`` is its Operations method's name, None for any other method."""
@@ -134,9 +132,10 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         headers = _headers(state, context.invocation_metadata())
         read: list[Any] = [None]  # the request as proto3 JSON, as the call log keeps it, once decoded
         link = _CallLink(context)
+        # Partials rather than lambdas: each call makes them, and calling a partial costs no Python frame.
         outcome = run_call(state, Arrival("grpc", "POST", method, headers),
-                           lambda: self._route(state, method, rpc, raw, headers, read, link), link,
-                           body=lambda: read[0])
+                           functools.partial(self._route, state, method, rpc, raw, headers, read, link), link,
+                           body=functools.partial(operator.getitem, read, 0))
         fault, failure = outcome.fault, outcome.failure
         if failure is not None:
             context.abort_with_status(rpc_status.to_status(_status(state, failure)))
@@ -153,12 +152,24 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
     ) -> Target[bytes]:
         """What the call asks for: an Operations method or a declared start; UNIMPLEMENTED for anything else."""
         if short is not None:
+            requests = state.memos["grpc.requests"]
+            found: _Read | None = requests.get((short, raw))
+            if found is not None:  # the same bytes again: a poll
+                body = found.body
+                read[0] = dict(body) if type(body) is dict else body  # the log's own copy (its values are scalars)
+                if found.target is not None:
+                    return found.target
+                return Target(short, lambda: self._call(state, short, found.message, link),
+                              name=state.call_name(found.message.name), operations=True)
             decoded: list[Any] = []
 
             def locate() -> str | None:
-                message, kept = _operations_request(state, short, raw)
+                message = _decode(_REQUESTS[short], raw)
+                fresh = _Read(state, short, message)
+                if len(raw) <= _REQUEST_CACHE_BYTES:
+                    requests.put((short, raw), fresh)
                 decoded.append(message)
-                read[0] = dict(kept) if isinstance(kept, dict) else kept  # the log's own copy (its values are scalars)
+                read[0] = dict(fresh.body) if type(fresh.body) is dict else fresh.body
                 return state.call_name(message.name)
 
             return Target(short, lambda: self._call(state, short, decoded[0], link), locate=locate, operations=True)
@@ -194,7 +205,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         return Target(starter.rpc, start, locate=decode, names=lambda _: created[0] if created else None)
 
     @staticmethod
-    def _call(state: EmulatorState, rpc: str, request: Any, link: _CallLink) -> bytes:
+    def _call(state: EmulatorState, rpc: str, request: Any, link: _CallLink | None) -> bytes:
         """The serialized answer of an Operations method."""
         service = state.service
         if rpc == "GetOperation":
@@ -215,6 +226,7 @@ class _Handler(grpc.GenericRpcHandler):  # type: ignore[misc]  # grpcio ships no
         if rpc == "DeleteOperation":
             service.delete_operation(request.name)
             return _EMPTY
+        assert link is not None  # a WaitOperation's `_Read` keeps no target: each call brings its own link
         timeout = _timeout(request.timeout) if request.HasField("timeout") else None
         wait = service.wait_operation(request.name, timeout, gone=lambda: link.gone(0))
         return _encoded_operation(state, wait)
@@ -249,7 +261,7 @@ def _headers(state: EmulatorState, metadata: tuple[tuple[str, str | bytes], ...]
     A client polls with the same metadata over and over. The mapping is shared by the calls that sent it: the
     pipeline only reads it (the call log keeps its own copy, as does a start's request).
     """
-    memo = state.cache("grpc.headers", CACHE_ENTRIES)
+    memo = state.memos["grpc.headers"]
     found: Mapping[str, str] | None = memo.get(metadata)
     if found is None:
         found = {key.lower(): value if isinstance(value, str) else value.hex() for key, value in metadata}
@@ -267,23 +279,26 @@ def _decode(kind: Any, raw: bytes) -> Message:
     return message
 
 
-def _operations_request(state: EmulatorState, rpc: str, raw: bytes) -> tuple[Any, Any]:
-    """The request of an Operations method and its proto3 JSON as the call log keeps it (`kept_body`); the same
-    bytes again are read once.
+class _Read:
+    """An Operations request as read from its bytes, kept by the state for the same bytes again.
 
     A client polls with the same request bytes over and over, and reading them (the JSON above all)
     cost more than serving the answer. The message is only ever read, never changed; requests that
     do not decode are not remembered (each fails as the first did), nor are the rare long ones.
+    ``body`` is the request as the call log keeps it (`kept_body`); ``target`` is the whole `Target`
+    where serving needs nothing of the call itself (not a WaitOperation, which watches its client,
+    nor an ``operations/``-prefixed name, whose logged form depends on the operations there are).
     """
-    requests = state.cache("grpc.requests", CACHE_ENTRIES)
-    key = (rpc, raw)
-    found: tuple[Any, Any] | None = requests.get(key)
-    if found is None:
-        message = _decode(_REQUESTS[rpc], raw)
-        found = (message, kept_body(_as_json(message)))
-        if len(raw) <= _REQUEST_CACHE_BYTES:
-            requests.put(key, found)
-    return found
+
+    __slots__ = ("body", "message", "target")
+
+    def __init__(self, state: EmulatorState, rpc: str, message: Any) -> None:
+        self.message = message
+        self.body = kept_body(_as_json(message))
+        self.target: Target[bytes] | None = None
+        if rpc != "WaitOperation" and not message.name.startswith("operations/"):
+            serve = functools.partial(_Handler._call, state, rpc, message, None)
+            self.target = Target(rpc, serve, name=message.name, operations=True)
 
 
 def _as_json(message: Message) -> dict[str, Any] | None:
@@ -314,7 +329,7 @@ def _encoded_operation(state: EmulatorState, document: dict[str, Any]) -> bytes:
     forgets it. A document that does not pack is never remembered (each call that serves it fails
     as the first did), nor is the rare huge one.
     """
-    encodings = state.cache("grpc.encodings", CACHE_ENTRIES)
+    encodings = state.memos["grpc.encodings"]
     found = encodings.get(id(document))
     if found is not None and found[0] is document:
         cached: bytes = found[1]

@@ -22,7 +22,7 @@ from ..core.calls import Call
 from ..core.faults import Effect
 from ..core.pipeline import CLIENT_DEADLINE_KEY, Arrival, Target, checked_failure, emulator_bug, kept_body, run_call
 from ..core.starts import Starter, StartRequest, set_field
-from ..core.state import CACHE_ENTRIES, ENCODING_CACHE_BYTES, EmulatorState
+from ..core.state import ENCODING_CACHE_BYTES, EmulatorState
 from ..wire.codes import Code
 from ..wire.errors import LroEmulatorError, StatusError
 from ..wire.http_rules import HttpRule
@@ -182,7 +182,7 @@ class RestApp:
         nobody mutates it), so its identity is a key; the object is kept beside its bytes so that
         the identity cannot be reused while remembered.
         """
-        encodings = state.cache("rest.encodings", CACHE_ENTRIES)
+        encodings = state.memos["rest.encodings"]
         found = encodings.get(id(document))
         if found is not None and found[0] is document:
             return bytes(found[1])
@@ -201,7 +201,7 @@ class RestApp:
         """
         # Matching costs more than the rest of a poll together, and a polling client asks for the same path
         # hundreds of times: successful matches are remembered, for the state's life.
-        matched = state.cache("rest.routes", CACHE_ENTRIES)
+        matched = state.memos["rest.routes"]
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
         key = (method, path)
         found = matched.get(key)
