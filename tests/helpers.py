@@ -56,7 +56,7 @@ def get_status(emu: Emulator, name: str) -> int:
 
 
 def merge_metadata(base: JSON | None, update: JSON | None) -> JSON | None:
-    """Metadata after an update, as the README says: an update with ``@type`` replaces the whole; without,
+    """Metadata after an update, as the scripting guide says: an update with ``@type`` replaces the whole; without,
     its top-level keys replace one by one and a key set to None is removed. Values are copied."""
     if update is None:
         return base

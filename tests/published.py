@@ -6,7 +6,7 @@ profile lacks. Regenerate the tables after upgrading a client library::
 
     python -m tests.published --write
 
-The sources (the README's "Profiles" section says the same):
+The sources (the profiles reference, docs/reference/profiles.md, says the same):
 
 - ``vertex``: the generated clients of google-cloud-aiplatform (``aiplatform_v1`` and ``aiplatform_v1beta1``), whose
   REST transports list every binding of the Operations mixin (``/ui/...`` first, then ``/v1/...``), then the

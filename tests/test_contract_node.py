@@ -33,9 +33,10 @@ PACKAGES = {"@google-cloud/run": "3.3.0", "google-gax": "5.0.8"}
 SCRIPT = Path(__file__).parent / "node" / "create_service.js"
 PARENT = "projects/my-project/locations/us-central1"
 GUARD_SECONDS = 120.0
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-#: The scenario and the commands are the README's ("Clients in other languages"): what it shows is what runs here.
-SCENARIO = re.search(r"```yaml\n# file: run\.yaml\n(.*?)```", README, flags=re.DOTALL).group(1)  # type: ignore[union-attr]
+GUIDE = (Path(__file__).parents[1] / "docs" / "how-to" / "standalone-server.md").read_text(encoding="utf-8")
+#: The scenario and the commands are the standalone server guide's ("Clients in other languages"): what it shows is
+#: what runs here.
+SCENARIO = re.search(r"```yaml\n# file: run\.yaml\n(.*?)```", GUIDE, flags=re.DOTALL).group(1)  # type: ignore[union-attr]
 
 
 def _tools() -> tuple[str, str]:
@@ -106,10 +107,10 @@ def server(run_descriptor_set: Path, tmp_path: Path) -> Iterator[dict[str, Any]]
         assert not ready.exists()
 
 
-def test_the_readme_installs_the_packages_this_test_pins() -> None:
+def test_the_guide_installs_the_packages_this_test_pins() -> None:
     pinned = " ".join(f"{name}@{version}" for name, version in PACKAGES.items())
-    assert f"npm install {pinned}\n" in README
-    assert "--descriptor-set run.pb --port 0 --grpc-port 0 --ready-file ready.json" in README
+    assert f"npm install {pinned}\n" in GUIDE
+    assert "--descriptor-set run.pb --port 0 --grpc-port 0 --ready-file ready.json" in GUIDE
 
 
 @pytest.mark.parametrize("transport", ["grpc", "rest"])

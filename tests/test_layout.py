@@ -165,11 +165,10 @@ def test_the_checks_see_what_they_look_for() -> None:
     assert "rest.app" in imports_of("core.probe", text=type_only)[0]
 
 
-def test_the_readme_shows_every_module_where_it_is() -> None:
-    """The README's "How it is built" tree names each module under its folder, and nothing that does not exist."""
-    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
-    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
-    tree = section.split("```", 2)[1]
+def test_the_docs_show_every_module_where_it_is() -> None:
+    """The docs' "How it is built" tree names each module under its folder, and nothing that does not exist."""
+    page = (pathlib.Path(__file__).parents[1] / "docs" / "explanation" / "architecture.md").read_text()
+    tree = page.split("```", 2)[1]
     shown: set[str] = set()
     folder = ""
     for line in tree.splitlines()[1:]:

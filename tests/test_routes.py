@@ -82,7 +82,7 @@ def _first_page_token(http: Client) -> str:
     return token
 
 
-# Each route's examples: what each real client sends (the README's REST surface). Versions and standard
+# Each route's examples: what each real client sends (the REST surface reference). Versions and standard
 # query parameters are multiplied in below.
 ROUTE_EXAMPLES: dict[str, dict[str, Case]] = {
     "get": {

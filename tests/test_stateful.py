@@ -1,7 +1,7 @@
 """Random sequences of calls against the emulator over loopback HTTP agree with a small reference model.
 
 A hypothesis state machine drives the emulator and a model of the Operations API (plain Python, below, written from
-the README's rules) side by side: operations scripted through the control plane (pending, metadata steps, results at
+the docs' rules) side by side: operations scripted through the control plane (pending, metadata steps, results at
 a virtual time or after N polls, on-cancel behaviours) and the Python API (batches, results, metadata and cancel
 behaviours on existing operations), clock moves and sets, get, paged and filtered lists with operations added between
 pages, cancel, delete and wait with timeouts. After every step: done never reverts, a done operation holds exactly
@@ -210,7 +210,7 @@ class ModelOperation:
 
 
 class Model:
-    """The Operations service as the README describes it, on a clock counted in milliseconds from its start."""
+    """The Operations service as the docs describe it, on a clock counted in milliseconds from its start."""
 
     def __init__(self) -> None:
         self.now = 0
@@ -834,7 +834,7 @@ def test_random_call_sequences_agree_with_the_model(emulator: Emulator, session:
 def test_scripting_refuses_exactly_the_timelines_that_would_serve_metadata_without_a_type(
     emulator: Emulator, session: requests.Session, spec: JSON, merge: JSON
 ) -> None:
-    """README: a payload that violates the schema raises where it is scripted; merging keys into unset metadata
+    """The docs: a payload that violates the schema raises where it is scripted; merging keys into unset metadata
     would serve metadata without ``@type``. Whether it does depends on the order the steps fire in, not the order
     they are listed in. Each accepted timeline is then polled through every step: no answer may fail.
     """

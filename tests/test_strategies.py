@@ -44,7 +44,7 @@ EXAMPLES = settings(max_examples=200, derandomize=True, database=None, deadline=
 POLL_FAULTS = ("UNAVAILABLE", "DEADLINE_EXCEEDED", 2.0)
 #: What the 200 examples of one client may take, in wall seconds: a guard against real sleeping (one real poll
 #: interval of a drawn timeline would pass it), generous for a loaded CI machine. Alone on the development machine
-#: each client takes 3.6 to 9.8 s (the README reports it).
+#: each client takes 3.6 to 9.8 s (the property-tests guide reports it).
 WALL_BUDGET = 60.0
 
 

@@ -1,7 +1,7 @@
 """The control plane: the emulator's own actions as JSON in and out, for harnesses in any language.
 
 The REST transport serves these under ``/_emulator/`` (`routes.CONTROL_ROUTES`); each is also a
-Python call on `Emulator` (the README maps one to the other). Requests are checked against
+Python call on `Emulator` (docs/reference/control-plane.md maps one to the other). Requests are checked against
 ``control.schema.json`` and ``scenario.schema.json`` before anything changes; answers are checked
 too, and an answer that fails its schema is the emulator's bug (INTERNAL, and a problem that fails
 the test).

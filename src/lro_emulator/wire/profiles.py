@@ -2,7 +2,7 @@
 
 The ``earthengine``, ``vertex`` and ``cancel-get-list`` profiles carry every binding of
 google.longrunning.Operations their real service publishes, read from the definitions its client
-libraries ship (``bindings/<profile>.json``; the README's "Profiles" section says which), and serve
+libraries ship (``bindings/<profile>.json``; docs/reference/profiles.md says which), and serve
 exactly those paths. Their operation names are the names those bindings accept. The ``generic``
 profile stands for any service: every API version, any name with an ``operations`` segment.
 A method a profile lacks answers UNIMPLEMENTED; a name outside its patterns is not a resource of it.

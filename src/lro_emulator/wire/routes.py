@@ -1,4 +1,4 @@
-"""The one route table of the REST surface, as plain data: the paths real clients call (README, "The REST surface").
+"""The one route table of the REST surface, as plain data: the paths real clients call (docs/reference/rest.md).
 
 Every transport or generated document (werkzeug rules, later discovery and OpenAPI) is built from
 this table. Placeholders name a converter: ``version`` is any API version segment, ``operation`` an

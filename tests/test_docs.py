@@ -1,0 +1,160 @@
+"""Docs that run: every Python example in the README and in docs/ is executed here.
+
+A page's Python block that defines tests runs as a user's test file under pytest; any other Python block runs as a
+script. A YAML block starting with ``# file: NAME`` is a scenario file the examples load, written beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import shutil
+import subprocess
+import sysconfig
+
+# The examples' libraries are imported before any pytester run: pytester forgets the modules first imported inside
+# a run, and a library re-imported in a later run mixes new classes with old ones (requests' CookieJar) or, for
+# grpcio's extension module, crashes the interpreter.
+import ee  # noqa: F401
+import google.api_core.operations_v1
+import google.cloud.aiplatform_v1
+import google.cloud.workflows_v1  # noqa: F401
+import googleapiclient.discovery  # noqa: F401
+import grpc  # noqa: F401
+import hypothesis  # noqa: F401
+import pytest
+import requests  # noqa: F401
+
+import lro_emulator
+from lro_emulator import cli
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = {page: page.read_text() for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]}
+
+
+def _name(page: pathlib.Path) -> str:
+    return page.relative_to(ROOT).as_posix()
+
+
+def _blocks(language: str) -> list[tuple[str, str]]:
+    return [(_name(page), block) for page, text in PAGES.items()
+            for block in re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)]
+
+
+BLOCKS = _blocks("python")
+TEST_BLOCKS = [(page, block) for page, block in BLOCKS if "def test_" in block]
+SCRIPT_BLOCKS = [(page, block) for page, block in BLOCKS if "def test_" not in block]
+FILES = dict(re.findall(r"```yaml\n# file: (\S+)\n(.*?)```", "".join(PAGES.values()), flags=re.DOTALL))
+SCENARIOS_PAGE = PAGES[DOCS / "how-to" / "scenarios.md"]
+VALIDATE_OUTPUT = re.search(r"```text\n(scenario export\.yaml has .*?)```", SCENARIOS_PAGE, flags=re.DOTALL)
+REPORT = re.search(r"```text\n(lro-emulator: .*?)```", PAGES[DOCS / "how-to" / "failure-reports.md"], flags=re.DOTALL)
+
+
+def _test_id(page: str, block: str) -> str:
+    name = re.search(r"def (test_\w+)", block)
+    assert name is not None
+    return f"{page}::{name.group(1)}"
+
+
+def test_the_docs_have_examples_of_both_kinds_on_many_pages() -> None:
+    assert len({page for page, _ in TEST_BLOCKS}) >= 15
+    assert len(SCRIPT_BLOCKS) >= 1
+    assert "README.md" in {page for page, _ in TEST_BLOCKS}
+
+
+@pytest.mark.parametrize(("page", "block"), TEST_BLOCKS, ids=[_test_id(*pair) for pair in TEST_BLOCKS])
+def test_a_docs_test_passes_as_a_users_test(pytester: pytest.Pytester, page: str, block: str) -> None:
+    pytester.makepyfile(test_readme_example=block)
+    for name, text in FILES.items():
+        pytester.path.joinpath(name).write_text(f"# file: {name}\n{text}")
+    # A user's project with pytest-asyncio sets this, or pytest-asyncio warns (an error under -W error).
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+    result = pytester.runpytest("--strict-markers", "-W", "error")
+
+    result.assert_outcomes(passed=block.count("def test_"))
+
+
+@pytest.mark.parametrize(("page", "block"), SCRIPT_BLOCKS, ids=[page for page, _ in SCRIPT_BLOCKS])
+def test_a_docs_script_runs(page: str, block: str) -> None:
+    exec(compile(block, str(ROOT / page), "exec"), {"__name__": "docs_example"})
+
+
+def test_the_docs_scenario_files_are_used_by_an_example() -> None:
+    assert "export.yaml" in FILES
+    assert any('scenario="export.yaml"' in block for _, block in TEST_BLOCKS)
+
+
+def test_the_docs_show_what_validate_prints_for_their_misspelt_scenario(tmp_path: pathlib.Path) -> None:
+    assert VALIDATE_OUTPUT is not None
+    misspelt = f"# file: export.yaml\n{FILES['export.yaml']}".replace("response:", "respnse:")
+    tmp_path.joinpath("export.yaml").write_text(misspelt)
+    script = shutil.which("lro-emulator", path=sysconfig.get_path("scripts")) or shutil.which("lro-emulator")
+    assert script is not None
+
+    result = subprocess.run([script, "validate", "export.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+
+    assert result.returncode == 1
+    assert result.stderr == VALIDATE_OUTPUT.group(1)
+
+
+def test_the_docs_show_the_report_their_example_prints(pytester: pytest.Pytester) -> None:
+    assert REPORT is not None
+    [block] = [block for _, block in TEST_BLOCKS if "lro_emulator.describe()" in block]
+    pytester.makepyfile(test_report_example=block)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+    # In a process of its own: with "-W error", garbage that earlier tests in this process left for the collector
+    # (a client's unclosed socket) would fail the example wherever the collector happened to run inside it.
+    result = pytester.runpytest_subprocess("-s", "-W", "error")
+
+    result.assert_outcomes(passed=1)
+    assert REPORT.group(1) in result.stdout.str()
+
+
+def test_the_api_reference_documents_every_public_name() -> None:
+    reference = PAGES[DOCS / "reference" / "api.md"]
+    documented = set(re.findall(r"\.\. auto\w+:: lro_emulator\.(\w+)", reference))
+    strategies = re.search(r"automodule:: lro_emulator\.strategies\n\s+:members: (.*)", reference)
+
+    assert documented >= set(lro_emulator.__all__) - {"__version__"}
+    assert strategies is not None
+    assert set(strategies.group(1).split(", ")) == set(_strategies_all())
+
+
+def _strategies_all() -> list[str]:
+    from lro_emulator import strategies
+
+    return list(strategies.__all__)
+
+
+def _options(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
+    """Each command's long options, by command name ("" for the top level)."""
+    found = {"": {o for action in parser._actions for o in action.option_strings if o.startswith("--")}}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                found[name] = {o for a in command._actions for o in a.option_strings if o.startswith("--")}
+    return found
+
+
+def test_the_cli_reference_names_every_command_and_option() -> None:
+    reference = PAGES[DOCS / "reference" / "cli.md"]
+    sections = dict(re.findall(r"^## `lro-emulator (\w+)[^`]*`\n(.*?)(?=^## |\Z)", reference, re.M | re.S))
+
+    for command, options in _options(cli._parser()).items():
+        text = reference if command == "" else sections[command]
+        missing = {option for option in options - {"--help"} if f"`{option}" not in text}
+        assert not missing, f"lro-emulator {command}: {sorted(missing)} not in docs/reference/cli.md"
+
+
+def test_every_marker_option_is_in_the_fixture_reference() -> None:
+    from lro_emulator import conftest_plugin
+
+    reference = PAGES[DOCS / "reference" / "fixture.md"]
+    rows = set(re.findall(r"^\| `(\w+)` \|", reference, flags=re.M))
+
+    assert rows >= set(conftest_plugin._OPTIONS)
