@@ -24,6 +24,8 @@ myst_heading_anchors = 3
 default_role = "py:obj"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+# Types go beside the parameters a docstring describes; the rest stay in the signature.
+autodoc_typehints_description_target = "documented"
 # A public name re-exported from lro_emulator documents under that name, not its private module.
 add_module_names = False
 html_theme = "furo"

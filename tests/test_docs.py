@@ -117,7 +117,7 @@ def test_the_docs_show_the_report_their_example_prints(pytester: pytest.Pytester
 
 def test_the_api_reference_documents_every_public_name() -> None:
     reference = PAGES[DOCS / "reference" / "api.md"]
-    documented = set(re.findall(r"\.\. auto\w+:: lro_emulator\.(\w+)", reference))
+    documented = set(re.findall(r"\.\. auto\w+:: lro_emulator(?:\.\w+)*\.(\w+)\n", reference))
     strategies = re.search(r"automodule:: lro_emulator\.strategies\n\s+:members: (.*)", reference)
 
     assert documented >= set(lro_emulator.__all__) - {"__version__"}
@@ -158,3 +158,13 @@ def test_every_marker_option_is_in_the_fixture_reference() -> None:
     rows = set(re.findall(r"^\| `(\w+)` \|", reference, flags=re.M))
 
     assert rows >= set(conftest_plugin._OPTIONS)
+
+
+def test_the_readme_install_table_is_the_install_pages() -> None:
+    def table(text: str) -> str:
+        found = re.search(r"^\| your code uses.*?\n(?=\n)", text, flags=re.M | re.S)
+        assert found is not None
+        return found.group(0)
+
+    readme = table(PAGES[ROOT / "README.md"]).replace("](docs/", "](")
+    assert readme == table(PAGES[DOCS / "install.md"])

@@ -27,6 +27,7 @@ __all__ = ["EMPTY_RESPONSE", "Host", "OperationHandle", "OperationList"]
 #: What a successful operation answers when the test gives no response (google.protobuf.Empty).
 EMPTY_RESPONSE = {"@type": "type.googleapis.com/google.protobuf.Empty"}
 
+#: A virtual duration: seconds (int or float) or a `datetime.timedelta`.
 Seconds = float | int | timedelta
 #: A JSON object, or a protobuf or proto-plus message (packed as an ``Any``: its fields plus ``@type``).
 Payload = Mapping[str, Any] | Any

@@ -60,7 +60,9 @@ class StartRequest:
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
+#: What each started operation gets: called with its handle and the start request, it scripts the operation.
 Script = Callable[["OperationHandle", StartRequest], object]
+#: Where a started operation lives: called with the start request, it returns the parent of its name.
 ParentOf = Callable[[StartRequest], str]
 
 

@@ -203,7 +203,7 @@ _PROFILES = {
     )
 }
 
-#: Every profile by name (read-only).
+#: Every profile by name: ``generic``, ``earthengine``, ``vertex`` and ``cancel-get-list`` (read-only).
 PROFILES: Mapping[str, Profile] = MappingProxyType(_PROFILES)
 
 
