@@ -30,6 +30,8 @@ from typing import IO, Any
 
 import pytest
 
+import lro_emulator
+
 from .helpers import STRUCT, console_script
 
 DEMO_PARENT = "projects/demo/locations/global"
@@ -430,6 +432,13 @@ def test_a_bad_option_is_a_clear_error() -> None:
 
     assert (result.returncode, result.stdout) == (2, "")
     assert "not an RFC 3339 timestamp" in result.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    result = run("--version")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"lro-emulator {lro_emulator.__version__}\n"
 
 
 # -- validate ------------------------------------------------------------------------------------------

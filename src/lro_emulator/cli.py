@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TextIO
 
+from . import __version__
 from .core.calls import Call
 from .core.clock import VirtualClock
 from .core.scenario import Scenario, ScenarioError, agreed_setting
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lro-emulator",
         description="Emulate Google's long-running Operations API. With no arguments, serve a demo.",
     )
+    # The version written in the package, not read from the installed metadata (importlib.metadata is slow to import).
+    parser.add_argument("--version", action="version", version=f"lro-emulator {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{serve,validate,openapi}")
     serve = commands.add_parser("serve", help="serve until interrupted (the default command)",
                                 description="Serve the emulator until interrupted, printing a line per request.")
@@ -122,7 +125,7 @@ def _load_types(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
+    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
     args = _parser().parse_args(arguments)
     if args.command == "serve" and args.ready_file is not None:
