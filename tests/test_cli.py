@@ -414,7 +414,7 @@ def test_serve_refuses_a_broken_scenario_and_serves_nothing(tmp_path: Path) -> N
     lines = result.stderr.splitlines()
     assert lines == [f"lro-emulator: scenario {broken} has 1 fault, so nothing was loaded:",
                      f"  {broken}:11: /operations/0/steps/0: Additional properties are not allowed "
-                     "('respnse' was unexpected)"]
+                     "('respnse' was unexpected) (did you mean 'response'?)"]
 
 
 def test_serve_refuses_a_missing_scenario(tmp_path: Path) -> None:
@@ -432,6 +432,48 @@ def test_a_bad_option_is_a_clear_error() -> None:
 
     assert (result.returncode, result.stdout) == (2, "")
     assert "not an RFC 3339 timestamp" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--manaul"], "lro-emulator: error: unrecognized arguments: --manaul (did you mean --manual?)",
+                     id="flag"),
+        pytest.param(["serve", "--prot=9000"],
+                     "lro-emulator: error: unrecognized arguments: --prot=9000 (did you mean --port?)",
+                     id="flag-value"),
+        pytest.param(["validate", "x.yaml", "--grcp"],
+                     "lro-emulator: error: unrecognized arguments: --grcp (did you mean --grpc?)", id="validate-flag"),
+        pytest.param(["--profile", "vertx"],
+                     "lro-emulator serve: error: argument --profile: unknown profile 'vertx' (did you mean 'vertex'?); "
+                     "use one of generic, earthengine, vertex, cancel-get-list", id="profile"),
+    ],
+)
+def test_a_misspelt_flag_names_the_closest(args: list[str], message: str) -> None:
+    result = run(*args)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1] == message
+
+
+@pytest.mark.parametrize(
+    ("args", "content"),
+    [
+        pytest.param(["--zzzzzz"], "lro-emulator: error: unrecognized arguments: --zzzzzz", id="flag"),
+        pytest.param(["--profile", "zzzzzz"], "unknown profile 'zzzzzz'; use one of ", id="profile"),
+        pytest.param(["validate", "SCENARIO"], "Additional properties are not allowed ('zzzzzz' was unexpected)",
+                     id="scenario-key"),
+    ],
+)
+def test_a_far_off_word_gets_no_suggestion(tmp_path: Path, args: list[str], content: str) -> None:
+    scenario = tmp_path / "far.yaml"
+    scenario.write_text("zzzzzz: 1\n", encoding="utf-8")
+
+    result = run(*[str(scenario) if arg == "SCENARIO" else arg for arg in args])
+
+    assert result.returncode in (1, 2)
+    assert content in result.stderr
+    assert "did you mean" not in result.stderr
 
 
 def test_version_prints_the_package_version() -> None:

@@ -12,7 +12,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TextIO
 
@@ -25,7 +25,8 @@ from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_MAX_CALLS, DEFAULT_START, Emulator
 from .rest.openapi import openapi_document
 from .wire.addresses import is_loopback
-from .wire.profiles import PROFILES
+from .wire.errors import ScriptError, closest
+from .wire.profiles import PROFILES, get_profile
 from .wire.proto3_json import format_timestamp, parse_timestamp
 from .wire.routes import CONTROL_PREFIX
 from .wire.validation import load_schemas
@@ -55,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"REST port (default: {DEFAULT_PORT}; 0: any)")
     serve.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
                        help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
-    serve.add_argument("--profile", choices=sorted(PROFILES), default=None,
+    serve.add_argument("--profile", choices=sorted(PROFILES), type=_profile_name, default=None,
                        help="service profile (default: the scenarios', else generic)")
     serve.add_argument("--start", default=None,
                        help=f"where the clock starts, RFC 3339 or 'now' (default: the scenarios', "
@@ -85,6 +86,40 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--server", default=None, metavar="URL",
                          help="the emulator's address, written into the document's servers (default: none)")
     return parser
+
+
+def _profile_name(text: str) -> str:
+    """``--profile``'s value: a profile's name, or the error that names the closest one (argparse's own invalid
+    choice suggests nothing before Python 3.14)."""
+    try:
+        return get_profile(text).name
+    except ScriptError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments" message, naming the closest option of each misspelt one.
+
+    argparse suggests nothing for a misspelt option (before Python 3.14's ``suggest_on_error``), and the error comes
+    from the top-level parser, which does not know the command's options: they are read here from the parsers
+    themselves. argparse lists a parser's actions only in ``_actions``; it has no public accessor for them.
+    """
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action.choices, Mapping) and command in action.choices:
+            parsers.append(action.choices[command])
+    options = [option for each in parsers for action in each._actions for option in action.option_strings
+               if option.startswith("--")]
+    dashed = [word for word in extras if word.startswith("--")]
+    # An option spelt right but out of its place (`serve --version`) gets no suggestion of itself.
+    pairs = [(word, found) for word in dashed
+             if (found := closest(word.split("=", 1)[0], options)) not in (None, word.split("=", 1)[0])]
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    if len(dashed) == 1 and pairs:
+        return f"{message} (did you mean {pairs[0][1]}?)"
+    if pairs:
+        return f"{message} (did you mean {', '.join(f'{found} for {word}' for word, found in pairs)}?)"
+    return message
 
 
 def _add_type_sources(command: argparse.ArgumentParser) -> None:
@@ -127,7 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
-    args = _parser().parse_args(arguments)
+    parser = _parser()
+    args, extras = parser.parse_known_args(arguments)
+    if extras:
+        parser.error(_unrecognized(parser, args.command, extras))
     if args.command == "serve" and args.ready_file is not None:
         # A file left by an earlier run would send a harness to a server that is gone, whatever fails next.
         try:
