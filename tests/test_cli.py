@@ -297,6 +297,25 @@ def test_speed_finishes_an_hour_long_operation_within_seconds(serve: Callable[..
     assert other.get("done", False) is False  # ten virtual hours are ten real seconds: not yet
 
 
+def test_the_manual_banner_says_waits_block_until_the_control_plane_moves_the_clock(
+    serve: Callable[..., Server], scenario: Path
+) -> None:
+    server = serve("serve", str(scenario), "--manual")
+
+    control = server.next_line()
+    manual = server.next_line()
+    hint = shlex.split(manual.split(": ", 1)[1].split("; ", 1)[1], comments=True)
+    ran = subprocess.run(hint, capture_output=True, text=True, timeout=30)
+
+    assert server.clock_mode == "manual clock"
+    assert control.startswith(f"  control plane: {server.url}/_emulator/v1")
+    assert manual == (f"  manual clock: it moves only through the control plane, so a :wait (WaitOperation) blocks "
+                      f"until its timeout or until the clock is moved to the operation's next step; "
+                      f"curl -s {server.url}/_emulator/v1/clock:advance --json '{{\"duration\": \"60s\"}}'"
+                      f"   # a minute passes (clock:set sets it)")
+    assert (ran.returncode, json.loads(ran.stdout)) == (0, {"time": "2030-01-01T00:01:00Z"})
+
+
 def test_a_wait_in_manual_mode_returns_not_done_at_its_timeout(serve: Callable[..., Server], scenario: Path) -> None:
     server = serve("serve", str(scenario), "--manual")
     began = time.monotonic()

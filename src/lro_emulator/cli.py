@@ -269,9 +269,15 @@ def _serve(args: argparse.Namespace) -> int:
                  ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x"))
         grpc_note = "" if target is None else f" and gRPC on {target}"
         loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
+        # A client's wait would otherwise seem to hang: nothing it does moves a manual clock.
+        manual = ("\n  manual clock: it moves only through the control plane, so a :wait (WaitOperation) blocks until "
+                  "its timeout or until the clock is moved to the operation's next step; "
+                  f"curl -s {url}{CONTROL_PREFIX}/v1/clock:advance --json '{{\"duration\": \"60s\"}}'"
+                  "   # a minute passes (clock:set sets it)") if args.manual else ""
         # Through the log, before the request lines start: none of them can come first or cut into it.
         log.put(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
-                f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}")
+                f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json)"
+                f"{manual}{loaded}")
         if demo:
             log.put(f"""
 Try:
