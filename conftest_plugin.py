@@ -225,7 +225,10 @@ def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
         unknown = set(marker.kwargs) - set(_OPTIONS)
         if unknown:
             known = "; ".join(f"{name}: {text}" for name, text in _OPTIONS.items())
-            raise pytest.UsageError(f"unknown lro_emulator marker option(s) {sorted(unknown)}; known: {known}")
+            from lro_emulator.wire.errors import did_you_mean  # not at import: see the module's docstring
+
+            raise pytest.UsageError(f"unknown lro_emulator marker option(s) {sorted(unknown)}"
+                                    f"{did_you_mean(sorted(unknown), _OPTIONS)}; known: {known}")
         options.update(marker.kwargs)
     return options
 

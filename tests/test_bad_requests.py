@@ -293,7 +293,8 @@ BODIES = [
                                         data=b'{"timeout": "1s", "deadline": "2s"}')),
     # The unknown key is named as the client wrote it, not as the emulator camel-cased it ('timeOut').
     _case("unknown-snake-case-wait-field", invalid("POST", WAIT, "Invalid JSON payload received. Additional "
-                                                   "properties are not allowed ('time_out' was unexpected)",
+                                                   "properties are not allowed ('time_out' was unexpected) "
+                                                   "(did you mean 'timeout'?)",
                                                    field="body", data=b'{"time_out": "1s"}')),
     _case("cancel-body-names-another-operation", invalid(
         "POST", CANCEL, f"the body names {OTHER!r} but the path names {OP1!r}", field="name",
@@ -669,7 +670,8 @@ CONTROL_PLANE = [
         data=b"hello\n", content_type="application/yaml")),
     _case("load-a-scenario-with-a-misspelt-key", scenario(
         "POST", f"{CONTROL}/scenario:load", "the scenario was not loaded: /: Additional properties are not allowed "
-        "('operatons' was unexpected)", ("body", "Additional properties are not allowed ('operatons' was unexpected)"),
+        "('operatons' was unexpected) (did you mean 'operations'?)",
+        ("body", "Additional properties are not allowed ('operatons' was unexpected) (did you mean 'operations'?)"),
         data=b'{"operatons": []}')),
     _case("load-a-scenario-whose-second-operation-is-bad", scenario(
         "POST", f"{CONTROL}/scenario:load", "the scenario was not loaded: /operations/1/name: 3 is not of type "

@@ -30,6 +30,8 @@ from typing import IO, Any
 
 import pytest
 
+import lro_emulator
+
 from .helpers import STRUCT, console_script
 
 DEMO_PARENT = "projects/demo/locations/global"
@@ -295,6 +297,25 @@ def test_speed_finishes_an_hour_long_operation_within_seconds(serve: Callable[..
     assert other.get("done", False) is False  # ten virtual hours are ten real seconds: not yet
 
 
+def test_the_manual_banner_says_waits_block_until_the_control_plane_moves_the_clock(
+    serve: Callable[..., Server], scenario: Path
+) -> None:
+    server = serve("serve", str(scenario), "--manual")
+
+    control = server.next_line()
+    manual = server.next_line()
+    hint = shlex.split(manual.split(": ", 1)[1].split("; ", 1)[1], comments=True)
+    ran = subprocess.run(hint, capture_output=True, text=True, timeout=30)
+
+    assert server.clock_mode == "manual clock"
+    assert control.startswith(f"  control plane: {server.url}/_emulator/v1")
+    assert manual == (f"  manual clock: it moves only through the control plane, so a :wait (WaitOperation) blocks "
+                      f"until its timeout or until the clock is moved to the operation's next step; "
+                      f"curl -s {server.url}/_emulator/v1/clock:advance --json '{{\"duration\": \"60s\"}}'"
+                      f"   # a minute passes (clock:set sets it)")
+    assert (ran.returncode, json.loads(ran.stdout)) == (0, {"time": "2030-01-01T00:01:00Z"})
+
+
 def test_a_wait_in_manual_mode_returns_not_done_at_its_timeout(serve: Callable[..., Server], scenario: Path) -> None:
     server = serve("serve", str(scenario), "--manual")
     began = time.monotonic()
@@ -412,7 +433,7 @@ def test_serve_refuses_a_broken_scenario_and_serves_nothing(tmp_path: Path) -> N
     lines = result.stderr.splitlines()
     assert lines == [f"lro-emulator: scenario {broken} has 1 fault, so nothing was loaded:",
                      f"  {broken}:11: /operations/0/steps/0: Additional properties are not allowed "
-                     "('respnse' was unexpected)"]
+                     "('respnse' was unexpected) (did you mean 'response'?)"]
 
 
 def test_serve_refuses_a_missing_scenario(tmp_path: Path) -> None:
@@ -430,6 +451,55 @@ def test_a_bad_option_is_a_clear_error() -> None:
 
     assert (result.returncode, result.stdout) == (2, "")
     assert "not an RFC 3339 timestamp" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--manaul"], "lro-emulator: error: unrecognized arguments: --manaul (did you mean --manual?)",
+                     id="flag"),
+        pytest.param(["serve", "--prot=9000"],
+                     "lro-emulator: error: unrecognized arguments: --prot=9000 (did you mean --port?)",
+                     id="flag-value"),
+        pytest.param(["validate", "x.yaml", "--grcp"],
+                     "lro-emulator: error: unrecognized arguments: --grcp (did you mean --grpc?)", id="validate-flag"),
+        pytest.param(["--profile", "vertx"],
+                     "lro-emulator serve: error: argument --profile: unknown profile 'vertx' (did you mean 'vertex'?); "
+                     "use one of generic, earthengine, vertex, cancel-get-list", id="profile"),
+    ],
+)
+def test_a_misspelt_flag_names_the_closest(args: list[str], message: str) -> None:
+    result = run(*args)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1] == message
+
+
+@pytest.mark.parametrize(
+    ("args", "content"),
+    [
+        pytest.param(["--zzzzzz"], "lro-emulator: error: unrecognized arguments: --zzzzzz", id="flag"),
+        pytest.param(["--profile", "zzzzzz"], "unknown profile 'zzzzzz'; use one of ", id="profile"),
+        pytest.param(["validate", "SCENARIO"], "Additional properties are not allowed ('zzzzzz' was unexpected)",
+                     id="scenario-key"),
+    ],
+)
+def test_a_far_off_word_gets_no_suggestion(tmp_path: Path, args: list[str], content: str) -> None:
+    scenario = tmp_path / "far.yaml"
+    scenario.write_text("zzzzzz: 1\n", encoding="utf-8")
+
+    result = run(*[str(scenario) if arg == "SCENARIO" else arg for arg in args])
+
+    assert result.returncode in (1, 2)
+    assert content in result.stderr
+    assert "did you mean" not in result.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    result = run("--version")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"lro-emulator {lro_emulator.__version__}\n"
 
 
 # -- validate ------------------------------------------------------------------------------------------

@@ -325,7 +325,6 @@ def test_discovery_build_fetches_the_document_itself(lro_emulator: Emulator, htt
         ("/$discovery/rest?version=v2", "API_VERSION_NOT_FOUND"),
         ("/$discovery/rest?version=v1beta1", "API_VERSION_NOT_FOUND"),
         ("/discovery/v1/apis/earthengine/v3/rest", "API_VERSION_NOT_FOUND"),
-        ("/discovery/v1/apis/aiplatform/v1/rest", "API_NOT_FOUND"),
         ("/discovery/v1/apis/storage/v1/rest", "API_NOT_FOUND"),
     ],
 )
@@ -342,6 +341,47 @@ def test_an_unknown_version_or_api_is_a_not_found_envelope_saying_what_is_served
     assert "v1" in body["error"]["message"]
     assert lro_emulator.calls[0].rpc == "GetDiscoveryDocument"
     assert lro_emulator.calls[0].code == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("profile", "api", "served_by"),
+    [
+        pytest.param("generic", "earthengine", "earthengine", marks=pytest.mark.lro_emulator(profile="generic"),
+                     id="generic-asked-for-earthengine"),
+        pytest.param("generic", "aiplatform", "vertex", marks=pytest.mark.lro_emulator(profile="generic"),
+                     id="generic-asked-for-aiplatform"),
+        pytest.param("earthengine", "aiplatform", "vertex", marks=pytest.mark.lro_emulator(profile="earthengine"),
+                     id="earthengine-asked-for-aiplatform"),
+    ],
+)
+def test_the_api_of_another_profile_is_a_failed_precondition_naming_that_profile(
+    lro_emulator: Emulator, profile: str, api: str, served_by: str
+) -> None:
+    status, body = fetch(apis_url(lro_emulator, api, "v1"))
+
+    assert status == 400
+    assert body["error"]["status"] == "FAILED_PRECONDITION"
+    assert body["error"]["details"][0]["reason"] == "API_OF_ANOTHER_PROFILE"
+    assert body["error"]["details"][0]["metadata"] == {"api": api, "profile": profile, "servedBy": served_by}
+    assert body["error"]["message"] == (
+        f"no discovery document for API {api!r} here: this emulator runs the {profile} profile, whose discovery "
+        f"document has none of {api}'s resources; start it with the {served_by} profile: "
+        f"@pytest.mark.lro_emulator(profile={served_by!r}), Emulator(profile={served_by!r}) or "
+        f"`lro-emulator serve --profile {served_by}`")
+
+
+@pytest.mark.lro_emulator(profile="generic")
+def test_discovery_build_of_earthengine_against_the_generic_profile_says_which_profile_to_use(
+    lro_emulator: Emulator, httplib2_http: httplib2.Http
+) -> None:
+    url = lro_emulator.url + "/discovery/v1/apis/{api}/{apiVersion}/rest"
+
+    with pytest.raises(HttpError) as raised:
+        discovery.build("earthengine", "v1", discoveryServiceUrl=url, http=httplib2_http, cache_discovery=False)
+
+    assert raised.value.status_code == 400
+    assert "this emulator runs the generic profile" in str(raised.value)
+    assert "`lro-emulator serve --profile earthengine`" in str(raised.value)
 
 
 @pytest.mark.lro_emulator(profile="vertex")

@@ -93,6 +93,20 @@ def test_initialize_builds_the_client_from_the_emulator_alone(
     assert '"functionName": "Number.add"' in graph
 
 
+@pytest.mark.lro_emulator(profile="generic")
+def test_initialize_against_the_generic_profile_says_to_start_the_earthengine_one(
+    lro_emulator: Emulator, fresh_ee: None
+) -> None:
+    with pytest.raises(ee.EEException) as raised:
+        ee.Initialize(credentials=None, url=lro_emulator.url, project=PROJECT)
+
+    message = str(raised.value)
+    assert "this emulator runs the generic profile, which is not Earth Engine" in message
+    assert "@pytest.mark.lro_emulator(profile='earthengine')" in message
+    assert "`lro-emulator serve --profile earthengine`" in message
+    assert [(call.rpc, call.code) for call in lro_emulator.calls][-1] == ("ListAlgorithms", "NOT_FOUND")
+
+
 def test_list_operations_pages_through_more_than_500(earth_engine: Emulator) -> None:
     running = {"@type": METADATA_TYPE, "state": "RUNNING"}
     names = [earth_engine.add_operation(f"{PARENT}/operations/TASK{i:04d}", running).name for i in range(1201)]

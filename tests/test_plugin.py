@@ -202,6 +202,44 @@ def test_bad_marker_options_are_reported(pytester: pytest.Pytester, marker: str,
     assert result.ret != 0
 
 
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        pytest.param("@pytest.mark.lro_emulator(profle='vertex')",
+                     "*unknown lro_emulator marker option(s) [[]'profle'[]] (did you mean 'profile'?); known: start: *",
+                     id="option"),
+    ],
+)
+def test_a_misspelt_marker_option_names_the_closest(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    pytester.makepyfile(f'''
+        import pytest
+
+        {marker}
+        def test_it(lro_emulator):
+            pass
+    ''')
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])
+
+
+def test_a_misspelt_profile_names_the_closest(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+        import pytest
+
+        @pytest.mark.lro_emulator(profile="vertx")
+        def test_it(lro_emulator):
+            pass
+    ''')
+
+    result = pytester.runpytest()
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*unknown profile 'vertx' (did you mean 'vertex'?); use one of generic, *"])
+
+
 def test_a_response_that_violates_its_schema_fails_the_test(pytester: pytest.Pytester) -> None:
     # Simulates a bug in the emulator: the served Operation gains a key no client can parse.
     pytester.makepyfile('''

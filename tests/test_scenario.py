@@ -705,6 +705,34 @@ def test_a_faulty_scenario_leaves_a_fresh_emulator_fresh_on_its_profile_and_cloc
 
 # -- reporting -----------------------------------------------------------------------------------------------------
 
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("profle: vertex\n",
+                     "Additional properties are not allowed ('profle' was unexpected) (did you mean 'profile'?)",
+                     id="top-level"),
+        pytest.param("operations:\n  - name: projects/p/operations/a\n    steps: [{at: 10, done: true, respone: {}}]\n",
+                     "Additional properties are not allowed ('respone' was unexpected) (did you mean 'response'?)",
+                     id="step"),
+        pytest.param("operations:\n  - nmae: projects/p/operations/a\n",
+                     "Unevaluated properties are not allowed ('nmae' was unexpected) (did you mean 'name'?)",
+                     id="operation"),
+        pytest.param("starts:\n  - http: POST /v1/{parent=projects/*}/widgets\n    operation: {stpes: []}\n",
+                     "Unevaluated properties are not allowed ('stpes' was unexpected) (did you mean 'steps'?)",
+                     id="start-template"),
+        pytest.param("profile: vertx\n",
+                     "'vertx' is not one of ['generic', 'earthengine', 'vertex', 'cancel-get-list'] "
+                     "(did you mean 'vertex'?)", id="profile-name"),
+    ],
+)
+def test_a_misspelt_key_or_name_names_the_closest_known_one(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as raised:
+        Scenario.from_text(text, "typo.yaml")
+
+    assert [problem.message for problem in raised.value.problems] == [message]
+
+
 REPORTED = [
     pytest.param("""
         description: reporting

@@ -12,10 +12,11 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TextIO
 
+from . import __version__
 from .core.calls import Call
 from .core.clock import VirtualClock
 from .core.scenario import Scenario, ScenarioError, agreed_setting
@@ -24,7 +25,8 @@ from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_MAX_CALLS, DEFAULT_START, Emulator
 from .rest.openapi import openapi_document
 from .wire.addresses import is_loopback
-from .wire.profiles import PROFILES
+from .wire.errors import ScriptError, closest
+from .wire.profiles import PROFILES, get_profile
 from .wire.proto3_json import format_timestamp, parse_timestamp
 from .wire.routes import CONTROL_PREFIX
 from .wire.validation import load_schemas
@@ -40,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lro-emulator",
         description="Emulate Google's long-running Operations API. With no arguments, serve a demo.",
     )
+    # The version written in the package, not read from the installed metadata (importlib.metadata is slow to import).
+    parser.add_argument("--version", action="version", version=f"lro-emulator {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{serve,validate,openapi}")
     serve = commands.add_parser("serve", help="serve until interrupted (the default command)",
                                 description="Serve the emulator until interrupted, printing a line per request.")
@@ -52,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"REST port (default: {DEFAULT_PORT}; 0: any)")
     serve.add_argument("--grpc-port", type=int, default=None, metavar="PORT",
                        help="serve gRPC too, on this port (0: any; needs lro-emulator[grpc])")
-    serve.add_argument("--profile", choices=sorted(PROFILES), default=None,
+    serve.add_argument("--profile", choices=sorted(PROFILES), type=_profile_name, default=None,
                        help="service profile (default: the scenarios', else generic)")
     serve.add_argument("--start", default=None,
                        help=f"where the clock starts, RFC 3339 or 'now' (default: the scenarios', "
@@ -82,6 +86,40 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--server", default=None, metavar="URL",
                          help="the emulator's address, written into the document's servers (default: none)")
     return parser
+
+
+def _profile_name(text: str) -> str:
+    """``--profile``'s value: a profile's name, or the error that names the closest one (argparse's own invalid
+    choice suggests nothing before Python 3.14)."""
+    try:
+        return get_profile(text).name
+    except ScriptError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extras: Sequence[str]) -> str:
+    """argparse's "unrecognized arguments" message, naming the closest option of each misspelt one.
+
+    argparse suggests nothing for a misspelt option (before Python 3.14's ``suggest_on_error``), and the error comes
+    from the top-level parser, which does not know the command's options: they are read here from the parsers
+    themselves. argparse lists a parser's actions only in ``_actions``; it has no public accessor for them.
+    """
+    parsers = [parser]
+    for action in parser._actions:
+        if isinstance(action.choices, Mapping) and command in action.choices:
+            parsers.append(action.choices[command])
+    options = [option for each in parsers for action in each._actions for option in action.option_strings
+               if option.startswith("--")]
+    dashed = [word for word in extras if word.startswith("--")]
+    # An option spelt right but out of its place (`serve --version`) gets no suggestion of itself.
+    pairs = [(word, found) for word in dashed
+             if (found := closest(word.split("=", 1)[0], options)) not in (None, word.split("=", 1)[0])]
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    if len(dashed) == 1 and pairs:
+        return f"{message} (did you mean {pairs[0][1]}?)"
+    if pairs:
+        return f"{message} (did you mean {', '.join(f'{found} for {word}' for word, found in pairs)}?)"
+    return message
 
 
 def _add_type_sources(command: argparse.ArgumentParser) -> None:
@@ -122,9 +160,12 @@ def _load_types(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help"):
+    if not arguments or arguments[0] not in (*_COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "serve")  # `lro-emulator --port 9000` is `serve --port 9000`
-    args = _parser().parse_args(arguments)
+    parser = _parser()
+    args, extras = parser.parse_known_args(arguments)
+    if extras:
+        parser.error(_unrecognized(parser, args.command, extras))
     if args.command == "serve" and args.ready_file is not None:
         # A file left by an earlier run would send a harness to a server that is gone, whatever fails next.
         try:
@@ -228,9 +269,15 @@ def _serve(args: argparse.Namespace) -> int:
                  ("real-time clock" if args.speed == 1 else f"clock at {args.speed:g}x"))
         grpc_note = "" if target is None else f" and gRPC on {target}"
         loaded = "".join(f"\n  loaded {s.source}" for s in scenarios)
+        # A client's wait would otherwise seem to hang: nothing it does moves a manual clock.
+        manual = ("\n  manual clock: it moves only through the control plane, so a :wait (WaitOperation) blocks until "
+                  "its timeout or until the clock is moved to the operation's next step; "
+                  f"curl -s {url}{CONTROL_PREFIX}/v1/clock:advance --json '{{\"duration\": \"60s\"}}'"
+                  "   # a minute passes (clock:set sets it)") if args.manual else ""
         # Through the log, before the request lines start: none of them can come first or cut into it.
         log.put(f"lro-emulator ({emulator.profile.name} profile, {clock}) serving on {url}{grpc_note}\n"
-                f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json){loaded}")
+                f"  control plane: {url}{CONTROL_PREFIX}/v1  (OpenAPI: {url}{CONTROL_PREFIX}/openapi.json)"
+                f"{manual}{loaded}")
         if demo:
             log.put(f"""
 Try:

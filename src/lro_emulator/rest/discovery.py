@@ -17,6 +17,22 @@ active profile's operations resource, so those clients work against it unchanged
 
 For the ``earthengine`` profile the document also holds ``projects.algorithms.list``, which
 ``ee.Initialize`` calls, and `algorithms` answers it.
+
+A client pointed at the wrong profile is told which one to start, wherever it can hear it:
+
+- a document asked for by the name of an API another profile emulates (``apis/earthengine/v1``
+  under the generic profile) is FAILED_PRECONDITION naming that profile. Not NOT_FOUND, as an API
+  no profile emulates is: ``googleapiclient.discovery.build`` turns a 404 into
+  ``UnknownApiNameOrVersion`` and drops the message, but raises a 400 as an ``HttpError`` that
+  shows it;
+- ``ee`` asks for ``/$discovery/rest`` with no API name and nothing else that tells it apart
+  from any other client, so that request cannot be refused. The generic profile's document there
+  declares ``projects.algorithms.list`` as well: ``ee.Initialize`` calls it first, and its
+  NOT_FOUND, which says to start the earthengine profile, reaches the user as ``ee``'s
+  exception. Without it ``ee`` fails on the missing resource itself (``AttributeError:
+  'Resource' object has no attribute 'projects'``), which says nothing of profiles. Serving Earth
+  Engine's resources from the generic profile instead would answer for names the generic profile
+  does not check and make the earthengine profile's name checks moot.
 """
 
 from __future__ import annotations
@@ -69,8 +85,8 @@ class OperationsCollection:
 class ServiceNaming:
     """How one profile's real service names things in its discovery document.
 
-    ``api`` is the service name (``earthengine``; None: any name a client asks for, see the generic
-    profile), ``versions`` the versions it answers (None: any API version segment).
+    ``api`` is the service name (``earthengine``; None: any name a client asks for but another
+    profile's, see the generic profile), ``versions`` the versions it answers (None: any API version segment).
     ``schema_style`` spells the schema names: ``plain`` (``Operation``), ``joined``
     (``GoogleLongrunningOperation``) or ``underscored`` (``GoogleLongrunning__Operation``).
     ``wait_timeout`` says where WaitOperation takes its timeout (``query`` or ``body``);
@@ -103,11 +119,13 @@ class ServiceNaming:
 #: Their operations resources are those of the bindings the profile publishes (`published_collections`):
 #: Vertex AI's nested collections (``projects.locations.datasets.operations`` and a hundred more) included.
 #:
-#: The generic profile stands for any service: it answers for whatever API name a client asks
-#: (``longrunning`` at ``$discovery/rest``) and any version, with one top-level ``operations``
-#: resource whose names and parents carry no pattern, wait taking its timeout in the query, and
-#: the schema names of most Cloud APIs (``GoogleLongrunningOperation``). The global collection
-#: (``GET /{version}/operations``) is left out there: its list would need a second ``list``.
+#: The generic profile stands for any service: it answers for whatever API name a client asks but
+#: those the other profiles emulate (``longrunning`` at ``$discovery/rest``) and any version, with
+#: one top-level ``operations`` resource whose names and parents carry no pattern, wait taking its
+#: timeout in the query, and the schema names of most Cloud APIs (``GoogleLongrunningOperation``).
+#: The global collection (``GET /{version}/operations``) is left out there: its list would need a
+#: second ``list``. At ``$discovery/rest`` it declares Earth Engine's ``projects.algorithms.list``
+#: too, to tell an ``ee`` client which profile to start (see the module's docstring).
 SERVICES: Mapping[str, ServiceNaming] = MappingProxyType({
     "generic": ServiceNaming(
         api=None,
@@ -307,7 +325,8 @@ def discovery_document(
 
     ``api`` is the service name a client asked for (``/discovery/v1/apis/{api}/{version}/rest``),
     None for ``/$discovery/rest``. A version or an API the profile's service does not have is
-    NOT_FOUND, naming what it does have. The messages' schemas are translated from ``schemas``
+    NOT_FOUND, naming what it does have; an API another profile emulates is FAILED_PRECONDITION,
+    naming that profile (see the module's docstring). The messages' schemas are translated from ``schemas``
     (the package's, by default).
     """
     naming = naming_of(profile)
@@ -320,9 +339,9 @@ def discovery_document(
         methods = _methods(profile, naming, name, version, collection, translator)
         if methods:
             _resource(resources, collection.resource)["methods"] = methods
-    if naming.algorithms:
+    if naming.algorithms or (naming.api is None and api is None):  # the generic one: see the module's docstring
         _resource(resources, ("projects", "algorithms"))["methods"] = {
-            "list": _algorithms_method(name, version),
+            "list": _algorithms_method(name, version, served=naming.algorithms),
         }
     document: JSON = {
         "kind": "discovery#restDescription",
@@ -361,9 +380,9 @@ def algorithms(profile: Profile, project: str) -> JSON:
     if not naming_of(profile).algorithms:
         raise StatusError(
             Code.NOT_FOUND,
-            f"projects.algorithms.list is an Earth Engine method, and the {profile.name} profile is not Earth "
-            "Engine; use the earthengine profile (e.g. @pytest.mark.lro_emulator(profile=\"earthengine\")) "
-            "for ee.Initialize",
+            f"projects.algorithms.list is an Earth Engine method (ee.Initialize calls it), and this emulator runs "
+            f"the {profile.name} profile, which is not Earth Engine; start it with the earthengine profile: "
+            f"{_starting('earthengine')}",
             reason="ALGORITHMS_NOT_OFFERED",
         )
     return {"algorithms": copy.deepcopy(list(_ALGORITHMS))}
@@ -421,12 +440,29 @@ def naming_of(profile: Profile) -> ServiceNaming:
 # -- building ----------------------------------------------------------------------------------------
 
 
+def _starting(profile: str) -> str:
+    """The ways to start an emulator on ``profile``: the marker, the constructor, the command line."""
+    return (f"@pytest.mark.lro_emulator(profile={profile!r}), Emulator(profile={profile!r}) or "
+            f"`lro-emulator serve --profile {profile}`")
+
+
 def _api_name(profile: Profile, naming: ServiceNaming, api: str | None) -> str:
     if api is None:
         return naming.default_api
-    if naming.api is None and _API_NAME.fullmatch(api):
-        return api
     if api == naming.api:
+        return api
+    # Another profile's API, even where any name goes: its clients need that profile's resources.
+    served_by = next((key for key, value in SERVICES.items() if value.api == api), None)
+    if served_by is not None:
+        raise StatusError(
+            Code.FAILED_PRECONDITION,
+            f"no discovery document for API {api!r} here: this emulator runs the {profile.name} profile, whose "
+            f"discovery document has none of {api}'s resources; start it with the {served_by} profile: "
+            f"{_starting(served_by)}",
+            reason="API_OF_ANOTHER_PROFILE",
+            metadata={"api": api, "profile": profile.name, "servedBy": served_by},
+        )
+    if naming.api is None and _API_NAME.fullmatch(api):
         return api
     served = ", ".join(f"{key} serves {value.api!r}" for key, value in SERVICES.items() if value.api)
     wanted = "any API named in lowercase letters and digits" if naming.api is None else f"the {naming.api!r} API"
@@ -552,12 +588,12 @@ def _path(rule: str, version: str) -> str:
     return re.sub(r"<(\w+):(\w+)>", replace, rule).lstrip("/")
 
 
-def _algorithms_method(api: str, version: str) -> JSON:
+def _algorithms_method(api: str, version: str, *, served: bool = True) -> JSON:
     # The route spells the project as one segment; the document, like Earth Engine's, takes the
     # whole "projects/{project}" as the parent.
     rule = _ALGORITHMS_ROUTE.rule.replace("projects/<project>", "{+parent}")
     path = _path(rule, version)
-    return {
+    method: JSON = {
         "description": "Gets the list of all the algorithms available for use in Expressions.",
         "flatPath": path.replace("{+parent}", "projects/{projectsId}"),
         "httpMethod": _ALGORITHMS_ROUTE.method,
@@ -575,6 +611,13 @@ def _algorithms_method(api: str, version: str) -> JSON:
         "path": path,
         "response": {"$ref": "ListAlgorithmsResponse"},
     }
+    if not served:
+        # Declared only to answer NOT_FOUND (see the module's docstring): no response, so the document keeps
+        # its own schemas alone.
+        del method["response"]
+        method["description"] = ("Earth Engine's algorithm list, which ee.Initialize reads first. Only the "
+                                 "earthengine profile serves it; here it answers NOT_FOUND saying so.")
+    return method
 
 
 def _schemas(naming: ServiceNaming, resources: JSON, translator: SchemaTranslator) -> JSON:

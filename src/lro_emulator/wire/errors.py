@@ -1,15 +1,21 @@
-"""Exceptions of the core: errors answered to clients, and errors raised at the user's scripting line."""
+"""Exceptions of the core: errors answered to clients, and errors raised at the user's scripting line; and the
+"(did you mean 'vertex'?)" their messages add for a misspelt name.
+
+A suggestion is made only when one known name is close (`difflib.get_close_matches` at its default cutoff), so a
+word that resembles nothing gets the message alone, never a guess that would mislead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .codes import Code, parse_code
 from .protobuf import json_of
 
 __all__ = ["ERROR_DOMAIN", "EmulatorFailure", "LroEmulatorError", "NotServing", "OperationNotFound", "ScriptError",
-           "StaleHandle", "StatusError"]
+           "StaleHandle", "StatusError", "closest", "did_you_mean"]
 
 #: The ``ErrorInfo.domain`` of every error the emulator itself raises (AIP-193 asks for one on every error).
 ERROR_DOMAIN = "lro-emulator"
@@ -144,3 +150,23 @@ class EmulatorFailure(LroEmulatorError, AssertionError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {type(p).__name__}: {p}" for p in self.problems)
         super().__init__(f"the emulator answered {len(self.problems)} response(s) wrongly:\n{lines}")
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` closest to ``word``, or None when none is close enough to be what was meant."""
+    found = difflib.get_close_matches(word, list(choices), n=1)
+    return found[0] if found else None
+
+
+def did_you_mean(words: str | Sequence[str], choices: Iterable[str]) -> str:
+    """A message's tail naming what was meant, to append as it is: ``" (did you mean 'x'?)"`` for one misspelt
+    word, ``" (did you mean 'x' for 'a', 'y' for 'b'?)"`` for several (those with a close choice); ``""`` when no
+    word is close to a choice."""
+    listed = [words] if isinstance(words, str) else list(words)
+    known = list(choices)
+    pairs = [(word, found) for word in listed if (found := closest(word, known)) is not None]
+    if not pairs:
+        return ""
+    if len(listed) == 1:
+        return f" (did you mean {pairs[0][1]!r}?)"
+    return f" (did you mean {', '.join(f'{found!r} for {word!r}' for word, found in pairs)}?)"

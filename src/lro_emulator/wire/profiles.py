@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from importlib import resources
 from types import MappingProxyType
 
-from .errors import ScriptError
+from .errors import ScriptError, did_you_mean
 from .http_rules import HttpRule, RuleIndex, templates_regex
 from .routes import NAME_SEGMENT
 
@@ -214,4 +214,5 @@ def get_profile(profile: str | Profile) -> Profile:
     try:
         return PROFILES[profile]
     except (KeyError, TypeError):
-        raise ScriptError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}") from None
+        hint = did_you_mean(profile, PROFILES) if isinstance(profile, str) else ""
+        raise ScriptError(f"unknown profile {profile!r}{hint}; use one of {', '.join(PROFILES)}") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from typing import Any
@@ -19,7 +20,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from .errors import LroEmulatorError
+from .errors import LroEmulatorError, did_you_mean
 from .proto3_json import json_pointer
 
 __all__ = ["SchemaViolation", "Schemas", "load_schemas"]
@@ -35,6 +36,10 @@ _REF = Draft202012Validator.VALIDATORS["$ref"]
 # sentence says what the rule means, so it is reported instead.
 _EXPLAINED_BY_DESCRIPTION = frozenset({"not", "anyOf", "oneOf"})
 _PATTERN = "pattern"
+#: The keywords that refuse keys a schema does not declare; their messages name the closest declared key.
+_UNKNOWN_KEYS = frozenset({"additionalProperties", "unevaluatedProperties"})
+#: How deep `Schemas._keys` follows references in place (the package's schemas need 2; a cycle stops there).
+_KEYS_DEPTH = 8
 #: How many valid (file reference, value) pairs a `Schemas` remembers before it starts over.
 _REMEMBERED = 8192
 _REMEMBERED_SIZE = 16384  # characters of JSON
@@ -196,6 +201,41 @@ class Schemas:
             self._valid.clear()
         self._valid[key] = True
 
+    def _suggestions(self, schema: Mapping[str, Any], instance: Mapping[str, Any], keyword: str, where: str) -> str:
+        """" (did you mean 'response'?)" for the unexpected keys of ``instance`` close to a key ``schema`` knows.
+
+        ``additionalProperties`` knows the ``properties`` beside it; ``unevaluatedProperties`` also those of the
+        subschemas it sees through (``$ref``, ``allOf``, ``anyOf``, ``oneOf``), as jsonschema evaluates them.
+        """
+        document = self._documents.get(where.split(_SUFFIX, 1)[0].partition("#")[0])
+        if document is None:  # not one of ours (see _violation): no suggestion rather than a wrong one
+            return ""
+        known = self._keys(schema, self._registry.resolver(base_uri=document["$id"]),
+                           deep=keyword == "unevaluatedProperties")
+        patterns = [re.compile(pattern) for pattern in schema.get("patternProperties", {})]
+        unexpected = sorted(key for key in instance
+                            if key not in known and not any(pattern.search(key) for pattern in patterns))
+        return did_you_mean(unexpected, sorted(known))
+
+    def _keys(self, schema: object, resolver: Any, *, deep: bool, depth: int = 0) -> set[str]:
+        """The property names ``schema`` declares (and, ``deep``, those of the subschemas it applies in place)."""
+        if not isinstance(schema, Mapping) or depth > _KEYS_DEPTH:
+            return set()
+        keys = {key for key in schema.get("properties", {}) if isinstance(key, str)}
+        if not deep:
+            return keys
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for branch in schema.get(keyword, []):
+                keys |= self._keys(branch, resolver, deep=True, depth=depth + 1)
+        reference = schema.get("$ref")
+        if isinstance(reference, str):
+            try:
+                resolved = resolver.lookup(reference)
+            except Exception:  # referencing's Unresolvable: validation itself reports it
+                return keys
+            keys |= self._keys(resolved.contents, resolved.resolver, deep=True, depth=depth + 1)
+        return keys
+
     def _title(self, name: str) -> str:
         base, _, fragment = name.partition("#")
         node: Any = self._documents[base]
@@ -227,6 +267,10 @@ class Schemas:
                 message = description
             elif isinstance(description, str) and keyword == _PATTERN:
                 message = f"{error.instance!r} is malformed: {description}"
+            elif keyword in _UNKNOWN_KEYS and error.validator_value is False and isinstance(error.instance, Mapping):
+                message += self._suggestions(error.schema, error.instance, keyword, where)
+            elif keyword == "enum" and isinstance(error.instance, str):
+                message += did_you_mean(error.instance, [v for v in error.validator_value if isinstance(v, str)])
         return SchemaViolation(
             schema=name,
             title=self._title(name),
