@@ -7,9 +7,11 @@ script. A YAML block starting with ``# file: NAME`` is a scenario file the examp
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import re
 import shutil
+import socket
 import subprocess
 import sysconfig
 
@@ -168,3 +170,38 @@ def test_the_readme_install_table_is_the_install_pages() -> None:
 
     readme = table(PAGES[ROOT / "README.md"]).replace("](docs/", "](")
     assert readme == table(PAGES[DOCS / "install.md"])
+
+
+def test_the_control_plane_page_drives_a_server_with_curl_as_shown(tmp_path: pathlib.Path) -> None:
+    """The page's shell session, run as written from a checkout, on a free port instead of 8089."""
+    curl = shutil.which("curl")
+    assert curl is not None, "curl is needed to run the control plane page's example"
+    [session] = re.findall(r"```sh\n(.*?)```", PAGES[DOCS / "reference" / "control-plane.md"], flags=re.DOTALL)
+    script = shutil.which("lro-emulator", path=sysconfig.get_path("scripts")) or shutil.which("lro-emulator")
+    assert script is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
+    session = session.replace("8089", str(port)).replace("lro-emulator serve", f"{script} serve", 1)
+
+    result = subprocess.run(["bash", "-c", f"set -e\n{session}wait"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, check=False)
+
+    assert result.returncode in (0, 130, 143), result.stderr
+    # curl prints each answer without a newline, between the server's own lines: read every JSON object in turn.
+    answers, decoder, at = [], json.JSONDecoder(), result.stdout.find("{")
+    while at >= 0:
+        try:
+            answer, end = decoder.raw_decode(result.stdout, at)
+        except json.JSONDecodeError:
+            end = at + 1
+        else:
+            answers.append(answer)
+        at = result.stdout.find("{", end)
+    assert {"time": "2030-01-01T01:00:00Z"} in answers
+    [operation] = [a for a in answers if a.get("name") == "projects/my-project/operations/export-hour-long"]
+    assert operation["done"] is True
+    assert any(a.get("profile") == "vertex" for a in answers)
+    assert any(a.get("operations") for a in answers if "profile" not in a)
+    assert not (tmp_path / "ready.json").exists()
