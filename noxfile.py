@@ -26,6 +26,8 @@ An interpreter nox cannot find is an error, never a skipped session. The environ
 
 from __future__ import annotations
 
+import time
+
 import nox
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
@@ -61,8 +63,10 @@ nox.options.sessions = ["tests"]
 
 
 def _install(session: nox.Session) -> None:
+    started = time.monotonic()
     session.install("--upgrade", "pip")
     session.install(".[test]")  # from the checkout, as a wheel into site-packages: the tests check they run from there
+    session.log(f"installed in {time.monotonic() - started:.0f} s")  # CI's time budget is spent here and in pytest
 
 
 @nox.session(python=PYTHONS)
