@@ -7,6 +7,7 @@ fixture's default), so operations that take an hour of virtual time finish at on
 
 from __future__ import annotations
 
+import concurrent.futures
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -294,7 +295,8 @@ async def test_sync_default_polling_times_out_an_hour_long_operation_at_900_virt
     op = lro_emulator.add_operation().succeed(at=HOUR)
     future = await sync_ops.future(op.name, struct_pb2.Struct)
 
-    with pytest.raises(TimeoutError, match="900"):
+    # concurrent.futures.TimeoutError: the builtin TimeoutError from Python 3.11 on, a class of its own on 3.10.
+    with pytest.raises(concurrent.futures.TimeoutError, match="900"):
         future.inner.result()
 
     elapsed = lro_emulator.clock.now() - op.created

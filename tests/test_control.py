@@ -458,6 +458,10 @@ def test_advance_to_the_end_of_the_calendar_is_refused(lro_emulator: Emulator) -
         pytest.param("2030-01-01T03:00:00+02:00", "2030-01-01T01:00:00Z", id="offset"),
         pytest.param("2030-01-01T00:00:00Z", "2030-01-01T00:00:00Z", id="now-is-not-backwards"),
         pytest.param("2031-01-01T00:00:00.5Z", "2031-01-01T00:00:00.500000Z", id="fraction"),
+        # Any number of digits, on every Python: 3.10's fromisoformat alone takes only 3 or 6 (nanoseconds are cut).
+        pytest.param("2031-01-01T00:00:00.25+01:00", "2030-12-31T23:00:00.250000Z", id="fraction-and-offset"),
+        pytest.param("2031-01-01T00:00:00.1234567Z", "2031-01-01T00:00:00.123456Z", id="seven-digits"),
+        pytest.param("2031-01-01T00:00:00.123456789Z", "2031-01-01T00:00:00.123456Z", id="nanoseconds"),
     ],
 )
 def test_set_moves_the_clock_to_an_instant(lro_emulator: Emulator, time: str, expected: str) -> None:

@@ -17,6 +17,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from werkzeug.test import Client
 
 from lro_emulator import Emulator
+from lro_emulator.wire.addresses import is_loopback  # internal: the one test of what counts as loopback
 
 from ..test_cli import Server
 
@@ -172,6 +173,16 @@ def test_a_host_the_documents_could_not_echo_is_refused(local: Emulator, host: s
                           timeout=10)
 
     _envelope(answer, 403, "PERMISSION_DENIED")
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("localhost", True), ("LOCALHOST.", True), ("127.0.0.1", True), ("127.9.8.7", True), ("::1", True),
+    ("[::1]", True), ("0.0.0.0", False), ("::", False), ("10.0.0.1", False), ("rebound.example", False),
+    # Python 3.13's ipaddress counts an IPv4-mapped address as loopback, 3.10 to 3.12 do not: the same on each here.
+    ("::ffff:127.0.0.1", False), ("[::ffff:127.0.0.1]", False),
+])
+def test_what_counts_as_loopback_is_the_same_on_every_python(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
 
 
 @pytest.mark.parametrize("token", ["tökén", " padded", "two words", ""])

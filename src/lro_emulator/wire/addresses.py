@@ -21,14 +21,20 @@ def authority(host: str, port: int) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    """Whether ``host`` names this machine only: ``localhost``, 127.0.0.0/8 or ``::1``.
+
+    An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is not one, on every Python: 3.13's ``is_loopback`` says it
+    is, earlier versions' do not.
+    """
     name = host.strip("[]").lower().rstrip(".")
     if name == "localhost":
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback
+        address = ipaddress.ip_address(name)
     except ValueError:
         return False
+    mapped = isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None
+    return address.is_loopback and not mapped
 
 
 def local_address(host: str) -> str:

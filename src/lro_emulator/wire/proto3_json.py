@@ -82,6 +82,8 @@ def to_timedelta(value: object, *, what: str = "a duration") -> timedelta:
 _GENUINE: type[datetime] = next(kind for kind in datetime.__mro__
                                 if (kind.__module__, kind.__name__) == ("datetime", "datetime"))
 _EPOCH = _GENUINE(1970, 1, 1, tzinfo=timezone.utc)
+#: The fraction of a second in a timestamp (RFC 3339 says '.'; Python 3.11's fromisoformat also takes ',').
+_FRACTION = re.compile(r"[.,](\d+)", re.ASCII)
 
 
 def parse_timestamp(value: object) -> datetime:
@@ -95,6 +97,9 @@ def parse_timestamp(value: object) -> datetime:
         text = value.strip()
         if text[-1:] in ("Z", "z"):
             text = text[:-1] + "+00:00"
+        # Python 3.10's fromisoformat takes only 3 or 6 digits of fraction; 3.11 takes any number and keeps the
+        # microseconds: six digits, padded or cut, read the same on both.
+        text = _FRACTION.sub(lambda digits: "." + digits[1].ljust(6, "0")[:6], text, count=1)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
