@@ -5,7 +5,7 @@ as a wheel, with the README's command (``pytest -n 2``); ``nox -s smoke-3.12`` r
 after ``--`` replace the test selection: ``nox -s tests-3.13 -- -n 2 tests/test_grpc.py``.
 
 What CI runs (``.ci/run``): the whole suite on 3.11, in its own environment (the README's command, verbatim), then
-``smoke`` on 3.10, 3.12 and 3.13; ``tests-3.11`` is there for local use, CI does not run the suite twice.
+``smoke`` on 3.10, 3.11, 3.12 and 3.13; ``tests-3.11`` is there for local use, CI does not run the suite twice.
 
 Why a smoke subset and not the whole suite everywhere: measured on the 2-core development machine (2026-12-04),
 ``pip install '.[test]'`` takes 38 to 48 s per version once CI's own install has filled pip's cache (58 to 109 s
