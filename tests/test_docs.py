@@ -7,13 +7,16 @@ script. A YAML block starting with ``# file: NAME`` is a scenario file the examp
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import pathlib
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import sysconfig
+import warnings
 
 # The examples' libraries are imported before any pytester run: pytester forgets the modules first imported inside
 # a run, and a library re-imported in a later run mixes new classes with old ones (requests' CookieJar) or, for
@@ -73,10 +76,32 @@ def test_a_docs_test_passes_as_a_users_test(pytester: pytest.Pytester, page: str
         pytester.path.joinpath(name).write_text(f"# file: {name}\n{text}")
     # A user's project with pytest-asyncio sets this, or pytest-asyncio warns (an error under -W error).
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    _collect_garbage()  # what earlier tests in this process left is theirs, not the example's
 
     result = pytester.runpytest("--strict-markers", "-W", "error")
 
     result.assert_outcomes(passed=block.count("def test_"))
+    left = _collect_garbage()
+    assert not left, f"the example left {left} (users copy examples: close what they open)"
+
+
+def _collect_garbage() -> list[str]:
+    """Run the collector, and say what it found that complained (an unclosed socket's ResourceWarning, say).
+
+    The example runs in this process under ``-W error``, where garbage that other tests left, reached by the
+    collector in the middle of the example's run, would fail the example for what it did not do. So the garbage is
+    collected before the run, unjudged, and after it, judged: what complains then, the example left.
+    """
+    found: list[str] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: found.append(f"{unraisable.exc_value!r} ({unraisable.object!r})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)  # a warning in __del__ reaches the hook
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    return found
 
 
 @pytest.mark.parametrize(("page", "block"), SCRIPT_BLOCKS, ids=[page for page, _ in SCRIPT_BLOCKS])
