@@ -57,4 +57,5 @@ def test_the_tutorial_passes_as_written_in_a_fresh_venv(tmp_path: pathlib.Path) 
                             timeout=900, check=False)
 
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert re.search(r"^=+ 1 passed in [\d.]+s =+$", result.stdout, flags=re.M), result.stdout[-2000:]
+    # "1 passed, 1 warning" on Python 3.10: google-api-core's notice that the version is past its end of life.
+    assert re.search(r"^=+ 1 passed(, \d+ warnings?)? in [\d.]+s =+$", result.stdout, flags=re.M), result.stdout[-2000:]
