@@ -25,7 +25,7 @@ from .demo import DEMO_PARENT, load_demo
 from .emulator import DEFAULT_MAX_CALLS, DEFAULT_START, Emulator
 from .rest.openapi import openapi_document
 from .wire.addresses import is_loopback
-from .wire.errors import ScriptError, closest
+from .wire.errors import ScriptError, did_you_mean
 from .wire.profiles import PROFILES, get_profile
 from .wire.proto3_json import format_timestamp, parse_timestamp
 from .wire.routes import CONTROL_PREFIX
@@ -110,16 +110,9 @@ def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extras: 
             parsers.append(action.choices[command])
     options = [option for each in parsers for action in each._actions for option in action.option_strings
                if option.startswith("--")]
-    dashed = [word for word in extras if word.startswith("--")]
     # An option spelt right but out of its place (`serve --version`) gets no suggestion of itself.
-    pairs = [(word, found) for word in dashed
-             if (found := closest(word.split("=", 1)[0], options)) not in (None, word.split("=", 1)[0])]
-    message = f"unrecognized arguments: {' '.join(extras)}"
-    if len(dashed) == 1 and pairs:
-        return f"{message} (did you mean {pairs[0][1]}?)"
-    if pairs:
-        return f"{message} (did you mean {', '.join(f'{found} for {word}' for word, found in pairs)}?)"
-    return message
+    dashed = [word.split("=", 1)[0] for word in extras if word.startswith("--")]
+    return f"unrecognized arguments: {' '.join(extras)}{did_you_mean(dashed, options, show=str)}"
 
 
 def _add_type_sources(command: argparse.ArgumentParser) -> None:

@@ -8,7 +8,7 @@ word that resembles nothing gets the message alone, never a guess that would mis
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .codes import Code, parse_code
@@ -158,15 +158,15 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def did_you_mean(words: str | Sequence[str], choices: Iterable[str]) -> str:
+def did_you_mean(words: str | Sequence[str], choices: Iterable[str], *, show: Callable[[str], str] = repr) -> str:
     """A message's tail naming what was meant, to append as it is: ``" (did you mean 'x'?)"`` for one misspelt
-    word, ``" (did you mean 'x' for 'a', 'y' for 'b'?)"`` for several (those with a close choice); ``""`` when no
-    word is close to a choice."""
+    word, ``" (did you mean 'x' for 'a', 'y' for 'b'?)"`` for several (those with a close choice other than
+    themselves); ``""`` when no word is close to a choice. ``show`` writes each name (`repr`: quoted)."""
     listed = [words] if isinstance(words, str) else list(words)
     known = list(choices)
-    pairs = [(word, found) for word in listed if (found := closest(word, known)) is not None]
+    pairs = [(word, found) for word in listed if (found := closest(word, known)) not in (None, word)]
     if not pairs:
         return ""
     if len(listed) == 1:
-        return f" (did you mean {pairs[0][1]!r}?)"
-    return f" (did you mean {', '.join(f'{found!r} for {word!r}' for word, found in pairs)}?)"
+        return f" (did you mean {show(pairs[0][1])}?)"
+    return f" (did you mean {', '.join(f'{show(found)} for {show(word)}' for word, found in pairs)}?)"
